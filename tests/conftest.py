@@ -1,0 +1,8 @@
+"""Fixtures shared by the whole test suite."""
+
+from __future__ import annotations
+
+import os
+
+# Matplotlib must never try to open a window in tests.
+os.environ.setdefault("MPLBACKEND", "Agg")
