@@ -16,6 +16,8 @@ ENTRY_POINT_GROUP = "workbench.job_types"
 
 _BUILTIN: dict[str, str] = {
     "demo": "workbench.jobtypes.demo:oscillator",
+    "tdse": "workbench.jobtypes.tdse:tdse",
+    "matmul": "workbench.jobtypes.matmul:matmul",
 }
 
 _registered: dict[str, JobType] = {}
