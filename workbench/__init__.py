@@ -1,7 +1,84 @@
-"""workbench: a Jupyter-native workbench for high-throughput parameter scans."""
+"""workbench: a Jupyter-native workbench for high-throughput parameter scans.
+
+Create a scan from a job type, write it as a job bundle, run it (on this
+machine by default), and analyze the results::
+
+    import workbench as wb
+    s = wb.scan("demo", drive_freq=wb.linspace(0.5, 1.5, 41), damping=[0.05, 0.1, 0.2])
+    bundle = wb.create(s, "scans/first")
+    wb.run(bundle)
+    df = wb.results(bundle)
+
+Importing workbench is cheap and has no side effects: the names below are
+loaded when first used.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# name -> (module, attribute)
+_LAZY: dict[str, tuple[str, str]] = {
+    # declaring job types
+    "JobType": ("jobtype", "JobType"),
+    "JobContext": ("jobtype", "JobContext"),
+    "Param": ("params", "Param"),
+    "Cost": ("jobtype", "Cost"),
+    "error": ("jobtype", "error"),
+    "warning": ("jobtype", "warning"),
+    "register": ("registry", "register"),
+    "get_job_type": ("registry", "get_job_type"),
+    "job_types": ("registry", "job_types"),
+    # scans
+    "Scan": ("scan", "Scan"),
+    "scan": ("scan", "scan"),
+    "value": ("sources", "Value"),
+    "values": ("sources", "Values"),
+    "linspace": ("sources", "Linspace"),
+    "logspace": ("sources", "Logspace"),
+    "geomspace": ("sources", "Geomspace"),
+    "arange": ("sources", "Arange"),
+    "expr": ("sources", "Expr"),
+    # bundles and runs
+    "RunSettings": ("settings", "RunSettings"),
+    "Bundle": ("bundle", "Bundle"),
+    "create": ("bundle", "create"),
+    "plan_bundle": ("bundle", "plan_bundle"),
+    "open_bundle": ("bundle", "open_bundle"),
+    "run": ("executors.local", "run"),
+    "ScanState": ("state", "ScanState"),
+    "results": ("results", "results"),
+    "load_arrays": ("results", "load_arrays"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def status(bundle: Any) -> Any:
+    """The :class:`~workbench.state.ScanState` of a bundle, freshly read."""
+    from .bundle import open_bundle
+    from .state import ScanState
+
+    st = ScanState(open_bundle(bundle))
+    st.update()
+    return st
+
+
+__all__.append("status")

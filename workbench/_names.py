@@ -20,10 +20,12 @@ ITEMS = "jobs.txt"
 #: The event log every executor writes, in HTCondor's user-log format.
 EVENT_LOG = "scan.log"
 CHECKPOINTS = "checkpoints"
+#: The local executor's runs ("clusters" of the event log): pid, host, start time.
+LOCAL_RUNS = "local_runs.json"
 
 INPUT_SUFFIX = ".json"
-RESULT_SUFFIX = ".json"
-ARRAYS_SUFFIX = ".npz"
+RESULT_SUFFIX = ".result.json"
+ARRAYS_SUFFIX = ".arrays.npz"
 STDOUT_SUFFIX = ".out"
 STDERR_SUFFIX = ".err"
 

@@ -1,0 +1,70 @@
+"""The small protocol every executor follows (local, SSH, HTCondor)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ..bundle import Bundle
+
+__all__ = ["Executor", "RunReport", "Selection", "select_jobs"]
+
+#: Which jobs of a bundle to run: those without a result, only failed/removed/interrupted ones, or all.
+Selection = Literal["unfinished", "failed", "all"]
+
+
+@dataclass
+class RunReport:
+    """What one executor run did."""
+
+    cluster: int
+    submitted: int
+    completed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (job_id, last line of the error)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def __str__(self) -> str:
+        what = "interrupted" if self.interrupted else "finished"
+        return (
+            f"Run {self.cluster} {what} in {self.seconds:.1f} s: {self.completed} of {self.submitted} job(s) "
+            f"completed, {len(self.failed)} failed."
+        )
+
+
+def select_jobs(bundle: Bundle, only: Selection | Sequence[str] = "unfinished") -> list[str]:
+    """The job ids to run, in bundle order."""
+    if not isinstance(only, str):
+        wanted = set(only)
+        unknown = wanted - set(bundle.job_ids)
+        if unknown:
+            raise KeyError(f"Job id(s) {sorted(unknown)[:5]} are not in {bundle.path}.")
+        return [j for j in bundle.job_ids if j in wanted]
+    if only == "all":
+        return list(bundle.job_ids)
+    if only == "unfinished":
+        done = bundle.finished_ids()
+        return [j for j in bundle.job_ids if j not in done]
+    if only == "failed":
+        from ..state import ScanState
+
+        st = ScanState(bundle)
+        st.update()
+        return st.ids("failed", "removed", "interrupted", "held")
+    raise ValueError(f"only = {only!r}; use 'unfinished', 'failed', 'all' or a list of job ids.")
+
+
+class Executor(ABC):
+    """Runs jobs of a bundle.  Implementations record events in the bundle's event log."""
+
+    name: str = ""
+
+    @abstractmethod
+    def submit(self, bundle: Bundle, job_ids: Sequence[str], *, wait: bool = True) -> Any:
+        """Start the given jobs; with ``wait`` block until they end and return a :class:`RunReport`."""
+
+    def remove(self, bundle: Bundle, job_ids: Sequence[str] | None = None) -> None:  # pragma: no cover - optional
+        raise NotImplementedError(f"The {self.name} executor cannot remove jobs.")

@@ -1,0 +1,296 @@
+"""The embedded executor: a process pool on this machine (the default)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .. import _names
+from ..errors import ExecutorError
+from ..eventlog import EventWriter
+from ..job import JobOutcome, run_job
+from .base import Executor, RunReport, Selection, select_jobs
+
+if TYPE_CHECKING:
+    from ..bundle import Bundle
+
+__all__ = ["LocalExecutor", "LocalRun", "run", "dead_local_clusters"]
+
+
+# ---------------------------------------------------------------------------
+# The record of local runs (logs/local_runs.json), shared with the state reader
+# ---------------------------------------------------------------------------
+@contextmanager
+def _runs_file(bundle: Bundle) -> Iterator[dict[str, Any]]:
+    """Read-modify-write ``logs/local_runs.json`` under an exclusive lock."""
+    path = bundle.path / _names.LOGS / _names.LOCAL_RUNS
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        raw = b""
+        while chunk := os.read(fd, 1 << 16):
+            raw += chunk
+        runs: dict[str, Any] = json.loads(raw) if raw.strip() else {}
+        yield runs
+        data = json.dumps(runs, indent=1).encode()
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _run_alive(run: dict[str, Any]) -> bool:
+    if run.get("ended"):
+        return False
+    if run.get("host") != socket.gethostname():
+        return True  # cannot tell from here; assume it is
+    return _alive(int(run["pid"]))
+
+
+def dead_local_clusters(bundle: Bundle) -> set[int]:
+    """Clusters of local runs that are no longer running (ended or killed)."""
+    path = bundle.path / _names.LOGS / _names.LOCAL_RUNS
+    try:
+        runs = json.loads(path.read_text() or "{}")
+    except (FileNotFoundError, ValueError):
+        return set()
+    return {int(c) for c, r in runs.items() if not _run_alive(r)}
+
+
+def _begin_run(bundle: Bundle) -> int:
+    with _runs_file(bundle) as runs:
+        live = [(c, r) for c, r in runs.items() if _run_alive(r)]
+        if live:
+            c, r = live[0]
+            raise ExecutorError(
+                f"{bundle.path} is already being run by process {r['pid']} on {r['host']} (run {c}, started "
+                f"{r['started']}). Wait for it, or stop it (Ctrl-C in its terminal, or kill {r['pid']}) and run again."
+            )
+        cluster = max((int(c) for c in runs), default=0) + 1
+        runs[str(cluster)] = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "ended": None,
+        }
+    return cluster
+
+
+def _end_run(bundle: Bundle, cluster: int) -> None:
+    with _runs_file(bundle) as runs:
+        runs[str(cluster)]["ended"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------
+# Workers
+# ---------------------------------------------------------------------------
+def _worker_init() -> None:
+    # Ctrl-C goes to the whole process group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _work(bundle_path: str, job_id: str, proc: int, cluster: int, checkpoint_seconds: float, run_function: Any) -> JobOutcome:
+    root = Path(bundle_path)
+    writer = EventWriter(root / _names.LOGS / _names.EVENT_LOG, cluster)
+    writer.executing(proc)
+    outcome = run_job(
+        root / _names.INPUTS / _names.input_name(job_id),
+        root / _names.OUTPUTS,
+        checkpoint_dir=root / _names.CHECKPOINTS,
+        checkpoint_seconds=checkpoint_seconds,
+        stderr_path=root / _names.LOGS / _names.stderr_name(job_id),
+        run_function=run_function,
+    )
+    writer.terminated(proc, outcome.exit_code, outcome.seconds)
+    return outcome
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    # fork lets workers use job types declared in a notebook (they are not
+    # importable by name); elsewhere fall back to the platform default.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+# ---------------------------------------------------------------------------
+# The executor
+# ---------------------------------------------------------------------------
+class LocalRun:
+    """A run of the embedded executor in a background thread (``wait=False``)."""
+
+    def __init__(self, target: Callable[[threading.Event], RunReport]) -> None:
+        self._stop = threading.Event()
+        self.report: RunReport | None = None
+        self.error: BaseException | None = None
+
+        def main() -> None:
+            try:
+                self.report = target(self._stop)
+            except BaseException as e:  # noqa: BLE001 - kept for wait() to re-raise in the caller's thread
+                self.error = e
+
+        self._thread = threading.Thread(target=main, name="workbench-local-executor", daemon=True)
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Cancel jobs that have not started; running jobs finish."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> RunReport | None:
+        self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+        return self.report
+
+
+class LocalExecutor(Executor):
+    """Runs jobs in a process pool on this machine.
+
+    Parameters
+    ----------
+    workers
+        Number of processes (default: every core).
+    progress
+        Show a progress bar (tqdm; a widget in notebooks).
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, *, progress: bool = True) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.progress = progress
+
+    def submit(self, bundle: Bundle, job_ids: Sequence[str], *, wait: bool = True) -> RunReport | LocalRun:
+        job_ids = list(job_ids)
+        if wait:
+            return self._run(bundle, job_ids, threading.Event())
+        return LocalRun(lambda stop: self._run(bundle, job_ids, stop))
+
+    def _run(self, bundle: Bundle, job_ids: list[str], stop: threading.Event) -> RunReport:
+        t0 = time.perf_counter()
+        cluster = _begin_run(bundle)
+        report = RunReport(cluster=cluster, submitted=len(job_ids))
+        writer = EventWriter(bundle.log_path, cluster)
+        (bundle.path / _names.CHECKPOINTS).mkdir(exist_ok=True)
+        run_function = _notebook_run_function(bundle)
+        pending: dict[Future[JobOutcome], int] = {}
+        ended: set[int] = set()  # procs whose outcome arrived
+        bar = None
+        try:
+            # The proc number is the job's index in the bundle, as on a first pool submission.
+            procs = {jid: bundle.index_of(jid) for jid in job_ids}
+            writer.submitted((procs[j], j) for j in job_ids)
+            if not job_ids:
+                return report
+            if self.progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(job_ids), desc=bundle.name, unit="job")
+            with ProcessPoolExecutor(
+                max_workers=min(self.workers, len(job_ids)), mp_context=_pool_context(), initializer=_worker_init
+            ) as pool:
+                try:
+                    todo = iter([(procs[j], j) for j in job_ids])
+                    # Keep the queue short so stop() and Ctrl-C take effect quickly.
+                    window = 4 * pool._max_workers  # noqa: SLF001
+                    self._fill(pool, pending, todo, window, bundle, cluster, run_function)
+                    while pending:
+                        finished, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+                        for fut in finished:
+                            ended.add(pending.pop(fut))
+                            outcome = fut.result()
+                            if outcome.ok:
+                                report.completed += 1
+                            else:
+                                report.failed.append((outcome.job_id, outcome.error))
+                            if bar is not None:
+                                bar.update(1)
+                                if report.failed:
+                                    bar.set_postfix(failed=len(report.failed), refresh=False)
+                        if stop.is_set():
+                            raise KeyboardInterrupt
+                        self._fill(pool, pending, todo, window, bundle, cluster, run_function)
+                except KeyboardInterrupt:
+                    report.interrupted = True
+                    for fut in pending:
+                        fut.cancel()
+                    for p in list(pool._processes.values()):  # noqa: SLF001 - no public way to stop running jobs
+                        p.terminate()
+                    writer.aborted(
+                        [procs[j] for j in job_ids if procs[j] not in ended],
+                        "removed by workbench: the run was interrupted",
+                    )
+                    if not stop.is_set():
+                        raise
+        finally:
+            if bar is not None:
+                bar.close()
+            report.seconds = time.perf_counter() - t0
+            _end_run(bundle, cluster)
+        return report
+
+    @staticmethod
+    def _fill(
+        pool: ProcessPoolExecutor,
+        pending: dict[Future[JobOutcome], int],
+        todo: Iterator[tuple[int, str]],
+        window: int,
+        bundle: Bundle,
+        cluster: int,
+        run_function: Any,
+    ) -> None:
+        ckpt = bundle.settings.checkpoint_seconds
+        while len(pending) < window:
+            nxt = next(todo, None)
+            if nxt is None:
+                return
+            proc, jid = nxt
+            pending[pool.submit(_work, str(bundle.path), jid, proc, cluster, ckpt, run_function)] = proc
+
+
+def _notebook_run_function(bundle: Bundle) -> Any:
+    """The run function of a job type registered in this process but not importable by name."""
+    from ..registry import _registered
+
+    jt = _registered.get(bundle.info["job_type"])
+    return jt.run if jt is not None else None
+
+
+def run(
+    bundle: Bundle,
+    *,
+    only: Selection | Sequence[str] = "unfinished",
+    workers: int | None = None,
+    progress: bool = True,
+    wait: bool = True,
+) -> RunReport | LocalRun:
+    """Run jobs of ``bundle`` on this machine; see :class:`LocalExecutor`."""
+    ex = LocalExecutor(workers or bundle.settings.workers, progress=progress)
+    return ex.submit(bundle, select_jobs(bundle, only), wait=wait)

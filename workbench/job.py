@@ -1,0 +1,217 @@
+"""Running one job: the same code on this machine, over SSH and on an HTCondor execute node.
+
+Command line (what ``submit_job.sub`` runs on a pool)::
+
+    python -m workbench.job INPUT.json [--outdir DIR] [--checkpoint-dir DIR]
+                                       [--checkpoint-seconds S] [--exit-on-checkpoint]
+
+It loads the job's input, runs the job type's function, writes the result
+atomically (``<id>.arrays.npz`` then ``<id>.result.json``, the latter last so
+its presence means "done"), and on an exception prints the traceback to stderr
+and exits 1.  After writing a checkpoint with ``--exit-on-checkpoint`` it exits
+85, HTCondor's ``checkpoint_exit_code``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import numbers
+import os
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _names
+from .checkpoint import Checkpoint, CheckpointExit
+from .errors import JobError
+from .jobtype import JobContext, resolve_ref
+
+__all__ = ["JobOutcome", "run_job", "write_result", "main"]
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How one run of a job ended."""
+
+    job_id: str
+    exit_code: int  # 0 done, 1 failed, 85 checkpointed (restart me)
+    seconds: float
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _split_results(job_id: str, results: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    if not isinstance(results, Mapping):
+        raise JobError(
+            f"Job {job_id}: the run function returned a {type(results).__name__}; it must return a dict of "
+            "names to numbers, texts or numpy arrays."
+        )
+    scalars: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in results.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise JobError(f"Job {job_id}: result name {key!r} is not an identifier; use names like 'energy'.")
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or isinstance(value, (bool, str)):
+            scalars[key] = value
+        elif isinstance(value, numbers.Integral):
+            scalars[key] = int(value)
+        elif isinstance(value, numbers.Real):
+            v = float(value)
+            if math.isfinite(v):
+                scalars[key] = v
+            else:
+                # JSON has no NaN or infinity; keep them exact in the arrays file instead.
+                arrays[key] = np.asarray(v)
+        elif isinstance(value, (np.ndarray, list, tuple, numbers.Complex)):
+            arr = np.asarray(value)
+            if arr.dtype == object:
+                raise JobError(
+                    f"Job {job_id}: result {key!r} holds Python objects ({type(value).__name__}); return numbers, "
+                    "texts or numeric numpy arrays."
+                )
+            arrays[key] = arr
+        else:
+            raise JobError(
+                f"Job {job_id}: result {key!r} is a {type(value).__name__}; return numbers, texts or numpy arrays."
+            )
+    return scalars, arrays
+
+
+def write_result(outdir: Path, job_input: Mapping[str, Any], results: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+    """Write a job's result files atomically; ``<id>.result.json`` last."""
+    job_id = job_input["job_id"]
+    scalars, arrays = _split_results(job_id, results)
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    _atomic_write(outdir / _names.arrays_name(job_id), buf.getvalue())
+    record = {
+        "format": _names.BUNDLE_FORMAT,
+        "job_id": job_id,
+        "index": job_input.get("index"),
+        "job_type": job_input.get("job_type"),
+        "params": job_input.get("params", {}),
+        "scalars": scalars,
+        "arrays": sorted(arrays),
+        **meta,
+    }
+    _atomic_write(outdir / _names.result_name(job_id), json.dumps(record, allow_nan=False).encode())
+
+
+def _run_function(job_input: Mapping[str, Any]) -> Any:
+    from .registry import get_job_type
+
+    name = job_input.get("job_type")
+    try:
+        return get_job_type(name).run
+    except Exception:  # noqa: BLE001 - fall back to the function's own import path
+        return resolve_ref(job_input["run"])
+
+
+def run_job(
+    input_path: str | os.PathLike[str],
+    outdir: str | os.PathLike[str],
+    *,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    checkpoint_seconds: float | None = None,
+    exit_on_checkpoint: bool = False,
+    stderr_path: str | os.PathLike[str] | None = None,
+    run_function: Any = None,
+) -> JobOutcome:
+    """Run the job described by ``input_path`` and write its result into ``outdir``.
+
+    Exceptions from the job are caught: the traceback goes to ``stderr_path``
+    (or is returned in the outcome) and the exit code is 1.
+    """
+    t0 = time.perf_counter()
+    started = datetime.now(timezone.utc)
+    job_id = Path(input_path).name.removesuffix(_names.INPUT_SUFFIX)
+    try:
+        with open(input_path, encoding="utf-8") as f:
+            job_input = json.load(f)
+        job_id = job_input["job_id"]
+        fn = run_function or _run_function(job_input)
+        ckpt = None
+        if job_input.get("checkpointing"):
+            ckpt = Checkpoint(
+                Path(checkpoint_dir or outdir) / _names.checkpoint_name(job_id),
+                every_seconds=checkpoint_seconds,
+                exit_after_save=exit_on_checkpoint,
+            )
+        ctx = JobContext(job_id=job_id, checkpoint=ckpt)
+        results = fn(job_input["params"], ctx)
+        meta = {
+            "runtime": time.perf_counter() - t0,
+            "host": socket.gethostname(),
+            "started": started.isoformat(timespec="milliseconds"),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        }
+        write_result(Path(outdir), job_input, results, meta)
+        if ckpt is not None:
+            ckpt.clear()
+        return JobOutcome(job_id, 0, time.perf_counter() - t0)
+    except CheckpointExit:
+        return JobOutcome(job_id, _names.CHECKPOINT_EXIT_CODE, time.perf_counter() - t0)
+    except BaseException as e:  # noqa: BLE001 - a job's failure must never take the executor down
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        text = traceback.format_exc()
+        report = f"[{datetime.now().isoformat(timespec='seconds')}] job {job_id} failed on {socket.gethostname()}\n{text}"
+        if stderr_path is not None:
+            with open(stderr_path, "a", encoding="utf-8") as f:
+                f.write(report)
+        else:  # on a pool, stderr is the job's error= file
+            sys.stderr.write(report)
+        last = text.strip().splitlines()[-1] if text.strip() else repr(e)
+        return JobOutcome(job_id, 1, time.perf_counter() - t0, last)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workbench.job", description="Run one job of a workbench bundle.")
+    parser.add_argument("input", help="the job's input file (inputs/<job_id>.json)")
+    parser.add_argument("--outdir", default=".", help="where to write <job_id>.result.json and .arrays.npz")
+    parser.add_argument("--checkpoint-dir", default=None, help="where the checkpoint lives (default: --outdir)")
+    parser.add_argument("--checkpoint-seconds", type=float, default=None, help="wall time between checkpoints")
+    parser.add_argument(
+        "--exit-on-checkpoint",
+        action="store_true",
+        default=None,
+        help=f"exit {_names.CHECKPOINT_EXIT_CODE} after each checkpoint (default: on under HTCondor)",
+    )
+    args = parser.parse_args(argv)
+    exit_on_ckpt = args.exit_on_checkpoint if args.exit_on_checkpoint is not None else "_CONDOR_JOB_AD" in os.environ
+    outcome = run_job(
+        args.input,
+        args.outdir,
+        checkpoint_dir=args.checkpoint_dir,
+        checkpoint_seconds=args.checkpoint_seconds,
+        exit_on_checkpoint=exit_on_ckpt,
+    )
+    return outcome.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

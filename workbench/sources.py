@@ -1,0 +1,307 @@
+"""Value sources: where a parameter's values in a scan come from.
+
+Each source is a small frozen dataclass that knows how many values it makes
+*before* making them (so a 10^12-point request is refused at once), makes
+them, and describes itself for people (``parameters.txt``) and for machines
+(:meth:`Source.to_dict`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import ParameterError, ScanError
+
+__all__ = [
+    "Source",
+    "Value",
+    "Values",
+    "Linspace",
+    "Logspace",
+    "Geomspace",
+    "Arange",
+    "Expr",
+    "MAX_AXIS_VALUES",
+    "source_from_dict",
+    "as_source",
+]
+
+#: The most values one axis may have.  Scans multiply axes; one axis with
+#: more than this many values is almost always a typo (``1e8`` for ``1e3``).
+MAX_AXIS_VALUES = 10_000_000
+
+
+def _python_scalar(v: Any) -> Any:
+    """numpy scalars -> Python scalars, so values hash, print and serialise plainly."""
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _as_number(name: str, field: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ScanError(f"{name}: {field} = {v!r} is not a number; give a number.")
+    f = float(v)
+    if not math.isfinite(f):
+        raise ScanError(f"{name}: {field} = {v!r} is not finite; give a finite number.")
+    return f
+
+
+def _as_count(name: str, field: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or float(v) != int(v):
+        raise ScanError(f"{name}: {field} = {v!r} is not a whole number; give a whole number of values.")
+    n = int(v)
+    if n < 1:
+        raise ScanError(f"{name}: {field} = {n} makes no values; give at least 1.")
+    if n > MAX_AXIS_VALUES:
+        raise ScanError(
+            f"{name}: {field} = {n} would make {n:,} values; one axis may have at most "
+            f"{MAX_AXIS_VALUES:,}. Check the number, or split the scan."
+        )
+    return n
+
+
+@dataclass(frozen=True)
+class Source:
+    """Base of every value source."""
+
+    kind: ClassVar[str] = ""
+
+    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+        """The values, unchecked (Python scalars).  ``name`` is used in messages."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A short text for people, e.g. ``linspace(0.5, 1.5, 41)``."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able description that :func:`source_from_dict` reads back."""
+        d: dict[str, Any] = {"kind": self.kind}
+        d.update({k: _python_scalar(v) if not isinstance(v, tuple) else list(v) for k, v in self.__dict__.items()})
+        return d
+
+    def values(self, param: Any, names: Mapping[str, float] | None = None) -> tuple[Any, ...]:
+        """The values, each checked and coerced by ``param`` (a :class:`~workbench.params.Param`)."""
+        raw = self.raw_values(param.name, names)
+        out = []
+        for i, v in enumerate(raw):
+            try:
+                out.append(param.check(_python_scalar(v)))
+            except ParameterError as e:
+                if len(raw) == 1:
+                    raise
+                raise ParameterError(
+                    f"{param.name}: value {i + 1} of {len(raw)} from {self.describe()} is invalid: {e}",
+                    parameter=param.name,
+                ) from None
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Value(Source):
+    """A single value (a fixed parameter)."""
+
+    value: Any
+    kind: ClassVar[str] = "value"
+
+    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+        return [self.value]
+
+    def describe(self) -> str:
+        return repr(_python_scalar(self.value))
+
+
+@dataclass(frozen=True)
+class Values(Source):
+    """An explicit list of values."""
+
+    items: tuple[Any, ...]
+    kind: ClassVar[str] = "list"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", tuple(_python_scalar(v) for v in self.items))
+
+    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+        if not self.items:
+            raise ScanError(f"{name}: the list of values is empty; give at least one value.")
+        if len(self.items) > MAX_AXIS_VALUES:
+            raise ScanError(f"{name}: {len(self.items):,} values; one axis may have at most {MAX_AXIS_VALUES:,}.")
+        return list(self.items)
+
+    def describe(self) -> str:
+        if len(self.items) <= 6:
+            return "[" + ", ".join(repr(v) for v in self.items) + "]"
+        return f"[{self.items[0]!r}, {self.items[1]!r}, ..., {self.items[-1]!r}] ({len(self.items)} values)"
+
+
+@dataclass(frozen=True)
+class Linspace(Source):
+    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive (``numpy.linspace``)."""
+
+    start: float
+    stop: float
+    num: int
+    kind: ClassVar[str] = "linspace"
+
+    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+        a, b = _as_number(name, "start", self.start), _as_number(name, "stop", self.stop)
+        return np.linspace(a, b, _as_count(name, "num", self.num)).tolist()
+
+    def describe(self) -> str:
+        return f"linspace({self.start!r}, {self.stop!r}, {self.num!r})"
+
+
+@dataclass(frozen=True)
+class Logspace(Source):
+    """``num`` values ``base**x`` for x evenly spaced from ``start`` to ``stop`` (``numpy.logspace``)."""
+
+    start: float
+    stop: float
+    num: int
+    base: float = 10.0
+    kind: ClassVar[str] = "logspace"
+
+    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+        a, b = _as_number(name, "start", self.start), _as_number(name, "stop", self.stop)
+        base = _as_number(name, "base", self.base)
+        if base <= 0:
+            raise ScanError(f"{name}: base = {base!r} must be positive; the usual base is 10.")
+        if max(abs(a), abs(b)) * math.log10(max(base, 1.0000001)) > 300:
+            raise ScanError(
+                f"{name}: logspace({a!r}, {b!r}) with base {base!r} overflows a float; the exponents "
+                "are powers of the base (logspace(12, 14, 3) is 1e12, 1e13, 1e14)."
+            )
+        return np.logspace(a, b, _as_count(name, "num", self.num), base=base).tolist()
+
+    def describe(self) -> str:
+        base = "" if self.base == 10.0 else f", base={self.base!r}"
+        return f"logspace({self.start!r}, {self.stop!r}, {self.num!r}{base})"
+
+
+@dataclass(frozen=True)
+class Geomspace(Source):
+    """``num`` values in geometric progression from ``start`` to ``stop`` inclusive."""
+
+    start: float
+    stop: float
+    num: int
+    kind: ClassVar[str] = "geomspace"
+
+    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+        a, b = _as_number(name, "start", self.start), _as_number(name, "stop", self.stop)
+        if a == 0 or b == 0 or (a < 0) != (b < 0):
+            raise ScanError(
+                f"{name}: geomspace({a!r}, {b!r}) needs start and stop of the same sign and non-zero; "
+                "use linspace for ranges through zero."
+            )
+        return np.geomspace(a, b, _as_count(name, "num", self.num)).tolist()
+
+    def describe(self) -> str:
+        return f"geomspace({self.start!r}, {self.stop!r}, {self.num!r})"
+
+
+@dataclass(frozen=True)
+class Arange(Source):
+    """Values from ``start`` up to but excluding ``stop`` in steps of ``step`` (``numpy.arange``)."""
+
+    start: float
+    stop: float
+    step: float = 1
+    kind: ClassVar[str] = "arange"
+
+    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+        a, b = _as_number(name, "start", self.start), _as_number(name, "stop", self.stop)
+        s = _as_number(name, "step", self.step)
+        if s == 0:
+            raise ScanError(f"{name}: arange step is 0; give a non-zero step.")
+        n = math.ceil((b - a) / s)
+        if n < 1:
+            raise ScanError(
+                f"{name}: arange({a!r}, {b!r}, {s!r}) makes no values; stop must be beyond start in the "
+                "direction of step."
+            )
+        _as_count(name, "the number of values", n)
+        ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (self.start, self.stop, self.step))
+        return np.arange(self.start, self.stop, self.step).tolist() if ints else np.arange(a, b, s).tolist()
+
+    def describe(self) -> str:
+        return f"arange({self.start!r}, {self.stop!r}, {self.step!r})"
+
+
+@dataclass(frozen=True)
+class Expr(Source):
+    """A safe expression (see :mod:`workbench.expr`), e.g. ``"2*pi*np.linspace(0, 1, 11)"``."""
+
+    text: str
+    kind: ClassVar[str] = "expr"
+
+    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+        from .errors import ExpressionError
+        from .expr import evaluate
+
+        try:
+            result = evaluate(self.text, names=names, max_size=MAX_AXIS_VALUES)
+        except ExpressionError as e:
+            raise ParameterError(f"{name} = {self.text!r}: {e}", parameter=name) from None
+        if isinstance(result, np.ndarray):
+            if result.ndim != 1 or result.size == 0:
+                raise ParameterError(
+                    f"{name} = {self.text!r} gives an array of shape {result.shape}; give one value or a "
+                    "non-empty 1-D list of values.",
+                    parameter=name,
+                )
+            return result.tolist()
+        if isinstance(result, (list, tuple)):
+            return list(result)
+        return [result]
+
+    def describe(self) -> str:
+        return self.text
+
+
+_KINDS: dict[str, type[Source]] = {
+    cls.kind: cls for cls in (Value, Values, Linspace, Logspace, Geomspace, Arange, Expr)
+}
+
+
+def source_from_dict(d: Mapping[str, Any]) -> Source:
+    """Rebuild a source from :meth:`Source.to_dict` output."""
+    d = dict(d)
+    kind = d.pop("kind", None)
+    if kind not in _KINDS:
+        raise ScanError(f"Unknown value source kind {kind!r}; known kinds: {', '.join(_KINDS)}.")
+    cls = _KINDS[kind]
+    if cls is Values:
+        return Values(tuple(d.get("items", ())))
+    try:
+        return cls(**d)
+    except TypeError as e:
+        raise ScanError(f"Value source {kind!r} cannot be built from {d!r}: {e}") from e
+
+
+def as_source(value: Any) -> Source:
+    """Interpret a plain Python value as a source.
+
+    A :class:`Source` is returned as it is; a list, tuple, range or 1-D
+    array becomes :class:`Values`; anything else is a single :class:`Value`.
+    Strings are values, never expressions: use :class:`Expr` for those.
+    """
+    if isinstance(value, Source):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return Value(value.item())
+        if value.ndim != 1:
+            raise ScanError(f"An array of shape {value.shape} is not a list of values; give a 1-D array.")
+        return Values(tuple(value.tolist()))
+    if isinstance(value, (list, tuple, range)):
+        return Values(tuple(value))
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return Values(tuple(value))
+    return Value(_python_scalar(value))
