@@ -52,6 +52,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ScanState": ("state", "ScanState"),
     "results": ("results", "results"),
     "load_arrays": ("results", "load_arrays"),
+    # notebook front ends
+    "form": ("ui.form", "form"),
+    "monitor": ("monitor", "monitor"),
+    "explore": ("ui.explorer", "explore"),
 }
 
 __all__ = ["__version__", *_LAZY]
