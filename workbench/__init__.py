@@ -41,7 +41,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "logspace": ("sources", "Logspace"),
     "geomspace": ("sources", "Geomspace"),
     "arange": ("sources", "Arange"),
-    "expr": ("sources", "Expr"),
+    "expression": ("sources", "Expr"),
     # bundles and runs
     "RunSettings": ("settings", "RunSettings"),
     "Bundle": ("bundle", "Bundle"),
