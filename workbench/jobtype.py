@@ -163,6 +163,19 @@ class JobType:
             )
         return f"{mod}:{qual}"
 
+    @property
+    def object_ref(self) -> str | None:
+        """``module:name`` of this JobType object itself, when its run function's module holds it."""
+        import sys
+
+        module = sys.modules.get(getattr(self.run, "__module__", ""), None)
+        if module is None or module.__name__ == "__main__":
+            return None
+        for name, value in vars(module).items():
+            if value is self:
+                return f"{module.__name__}:{name}"
+        return None
+
     # -- checking --------------------------------------------------------
     def coerce(self, point: Mapping[str, Any]) -> dict[str, Any]:
         """Check every value of a full point; return it coerced, in parameter order."""

@@ -7,6 +7,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from .errors import JobTypeError, ParameterError
 
 __all__ = ["Param", "KINDS"]
@@ -116,7 +118,7 @@ class Param:
         """
         kind = self.kind
         if kind == "bool":
-            if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
+            if isinstance(value, (bool, np.bool_)):
                 return bool(value)
             raise self._error(value, "is not a boolean")
         if kind == "str":
@@ -133,7 +135,7 @@ class Param:
                     return c
             raise self._error(value, "is not one of the choices")
         # numbers
-        if isinstance(value, bool) or type(value).__name__ == "bool_" or not isinstance(value, numbers.Real):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise self._error(value, "is not a number")
         if kind == "int":
             if isinstance(value, numbers.Integral):

@@ -248,7 +248,7 @@ class Expr(Source):
         try:
             result = evaluate(self.text, names=names, max_size=MAX_AXIS_VALUES)
         except ExpressionError as e:
-            raise ParameterError(f"{name} = {self.text!r}: {e}", parameter=name) from None
+            raise ParameterError(f"{name}: {e}", parameter=name) from None
         if isinstance(result, np.ndarray):
             if result.ndim != 1 or result.size == 0:
                 raise ParameterError(

@@ -1,0 +1,78 @@
+"""Benchmark: writing a 100,000-job bundle and counting a 10^7-point scan.
+
+Run on demand (not part of the test suite)::
+
+    python tests/benchmarks/bench_bundle.py [--jobs 100000]
+
+The reference writes the same jobs the way the old questionnaire scripts did:
+one pickle and one text block per job in a plain loop.  Goal: a 100,000-job
+bundle in under 5 s on the 2-core reference machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from workbench.bundle import plan_bundle, write_bundle
+from workbench.scan import scan
+from workbench.sources import Linspace
+
+
+def reference(s, root: Path) -> None:
+    """The old way: a pickle and a text file per job, one after another."""
+    (root / "inputs").mkdir(parents=True)
+    with open(root / "specifications.txt", "w") as spec:
+        for i, pt in enumerate(s.points()):
+            with open(root / "inputs" / f"job_{i}.pkl", "wb") as f:
+                pickle.dump(pt, f)
+            with open(root / "inputs" / f"job_{i}.txt", "w") as f:
+                f.write("\n".join(f"{k} = {v}" for k, v in pt.items()) + "\n")
+            spec.write(f"job {i}: {pt}\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=100_000)
+    ap.add_argument("--dir", default=None, help="where to write (default: a temporary folder)")
+    args = ap.parse_args()
+    n_freq = 1000
+    s = scan("demo", drive_freq=Linspace(0.5, 1.5, n_freq), damping=Linspace(0.01, 1.0, args.jobs // n_freq))
+    base = Path(tempfile.mkdtemp(prefix="wb-bench-", dir=args.dir))
+    try:
+        t = time.perf_counter()
+        big = scan("demo", drive_freq=Linspace(0.5, 1.5, 1000), damping=Linspace(0.01, 1, 100), force=Linspace(1, 2, 100))
+        n, cost = len(big), big.cost
+        t_count = time.perf_counter() - t
+
+        t = time.perf_counter()
+        plan = plan_bundle(s, name="bench")
+        t_plan = time.perf_counter() - t
+        t = time.perf_counter()
+        write_bundle(plan, base / "bundle")
+        t_write = time.perf_counter() - t
+        os.sync()
+
+        t = time.perf_counter()
+        reference(s, base / "reference")
+        t_ref = time.perf_counter() - t
+        os.sync()
+
+        total = t_plan + t_write
+        print(f"count + cost of a {n:,}-point scan: {t_count * 1e3:.1f} ms ({cost.core_hours:,.0f} core-hours)")
+        print(f"bundle of {len(s):,} jobs: render {t_plan:.2f} s + write {t_write:.2f} s = {total:.2f} s "
+              f"(goal < 5 s: {'met' if total < 5 else 'NOT met'})")
+        print(f"reference (pickle + text per job, plain loop): {t_ref:.2f} s")
+        print(f"ratio reference / workbench: {t_ref / total:.2f}x")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

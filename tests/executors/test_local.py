@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import htcondor2
+import pytest
+import wbtest_jobs
+
+from workbench import _names
+from workbench.bundle import create, open_bundle
+from workbench.errors import ExecutorError
+from workbench.executors.local import run
+from workbench.results import results
+from workbench.scan import scan
+from workbench.state import ScanState
+
+TESTS = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def ledger(tmp_path, monkeypatch):
+    path = tmp_path / "ledger.txt"
+    monkeypatch.setenv("WBTEST_LEDGER", str(path))
+    return path
+
+
+def completions(ledger: Path) -> Counter[str]:
+    return Counter(ledger.read_text().split()) if ledger.exists() else Counter()
+
+
+def test_run_records_events_results_and_failures(tmp_path, ledger):
+    b = create(scan(wbtest_jobs.counting, x=[1, 2, 3, 4], fail_on=3), tmp_path / "b")
+    report = run(b, workers=2, progress=False)
+    assert report.submitted == 4 and report.completed == 3
+    assert report.failed == [(b.job_ids[2], "ValueError: x = 3 is the value this job was told to fail on")]
+    kinds = Counter(e.type.name for e in htcondor2.JobEventLog(str(b.log_path)).events(stop_after=0))
+    assert kinds == {"SUBMIT": 4, "EXECUTE": 4, "JOB_TERMINATED": 4}
+    st = ScanState(b)
+    st.update()
+    assert st.counts()["completed"] == 3 and st.ids("failed") == [b.job_ids[2]]
+    assert st.jobs[b.job_ids[2]].exit_code == 1
+    df = results(b)
+    assert list(df["x"]) == [1, 2, 3, 4]
+    assert list(df["status"]) == ["completed", "completed", "failed", "completed"]
+    assert df.loc[3, "y"] == 16 and df.loc[0, "label"] == "x1"
+    assert "told to fail on" in df.loc[2, "error"]
+    assert df.loc[0, "runtime"] >= 0
+
+    # Re-running runs only what did not complete.
+    report = run(b, workers=2, progress=False)
+    assert report.submitted == 1 and report.failed and completions(ledger) == Counter(b.job_ids[:2] + b.job_ids[3:])
+
+
+def test_killed_half_way_then_resumed_runs_every_job_exactly_once(tmp_path, ledger):
+    n = 12
+    b = create(scan(wbtest_jobs.counting, x=list(range(n)), sleep=0.4), tmp_path / "b")
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "run", str(b.path), "--workers", "2", "--no-progress"],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(b.finished_ids()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # no chance to clean up: like a power cut
+    proc.wait()
+    done_before = b.finished_ids()
+    assert 4 <= len(done_before) < n
+
+    st = ScanState(open_bundle(b.path))
+    st.update()
+    counts = st.counts()
+    assert counts["completed"] == len(done_before)
+    assert counts["interrupted"] == n - len(done_before)  # the dead executor's queued and running jobs
+
+    report = run(b, workers=2, progress=False)
+    assert report.submitted == n - len(done_before) and report.completed == report.submitted
+    assert b.finished_ids() == set(b.job_ids)
+    seen = completions(ledger)
+    assert set(seen) == set(b.job_ids)
+    # Jobs finished before the kill were not run again; at most the ones in flight ran twice.
+    assert all(seen[j] == 1 for j in done_before)
+    assert sum(seen.values()) - n <= 2
+    df = results(b)
+    assert (df["status"] == "completed").all() and list(df["y"]) == [x * x for x in range(n)]
+
+
+def test_ctrl_c_aborts_the_rest_and_says_how_to_resume(tmp_path):
+    b = create(scan(wbtest_jobs.counting, x=list(range(8)), sleep=0.5), tmp_path / "b")
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "run", str(b.path), "--workers", "2", "--no-progress"],
+                            env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not b.finished_ids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    st = ScanState(b)
+    st.update()
+    c = st.counts()
+    assert c["removed"] + c["completed"] == 8 and c["removed"] > 0
+    assert all("interrupted" in st.jobs[j].reason for j in st.ids("removed"))
+
+
+def test_background_run_can_be_stopped_and_a_second_run_is_refused(tmp_path):
+    b = create(scan(wbtest_jobs.counting, x=list(range(20)), sleep=0.3), tmp_path / "b")
+    handle = run(b, workers=2, progress=False, wait=False)
+    deadline = time.monotonic() + 30
+    while not (b.path / _names.LOGS / _names.LOCAL_RUNS).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with pytest.raises(ExecutorError, match="is already being run by process"):
+        run(b, progress=False)
+    handle.stop()
+    report = handle.wait(timeout=60)
+    assert handle.done and report.interrupted
+    assert report.completed < 20
+    st = ScanState(b)
+    st.update()
+    assert st.counts()["completed"] == report.completed
+    assert st.counts()["removed"] == 20 - report.completed - len(report.failed)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench.errors import ParameterError, ScanError
+from workbench.params import Param
+from workbench.sources import (
+    MAX_AXIS_VALUES,
+    Arange,
+    Expr,
+    Geomspace,
+    Linspace,
+    Logspace,
+    Value,
+    Values,
+    as_source,
+    source_from_dict,
+)
+
+F = Param("f", "float", 1.0)
+I = Param("i", "int", 1)  # noqa: E741
+
+
+@pytest.mark.parametrize(
+    "src, expected",
+    [
+        (Value(2.5), [2.5]),
+        (Values((1, 2, 3)), [1.0, 2.0, 3.0]),
+        (Linspace(0.5, 1.5, 5), np.linspace(0.5, 1.5, 5)),
+        (Logspace(12, 14, 3), [1e12, 1e13, 1e14]),
+        (Geomspace(1e-3, 1, 4), np.geomspace(1e-3, 1, 4)),
+        (Arange(0, 1, 0.25), [0, 0.25, 0.5, 0.75]),
+        (Expr("2*np.linspace(0, 1, 3)"), [0.0, 1.0, 2.0]),
+        (Expr("[0.05, 0.1, 0.2]"), [0.05, 0.1, 0.2]),
+    ],
+)
+def test_sources_make_numpy_values(src, expected):
+    vals = src.values(F)
+    np.testing.assert_allclose(vals, expected, rtol=1e-15)
+    assert all(type(v) is float for v in vals)
+    assert source_from_dict(src.to_dict()) == src
+
+
+def test_int_arange_stays_int():
+    assert Arange(0, 5, 2).values(I) == (0, 2, 4)
+
+
+@pytest.mark.parametrize(
+    "src, match",
+    [
+        (Linspace(0, 1, 10**12), "would make 1,000,000,000,000 values"),
+        (Linspace(0, 1, 0), "makes no values"),
+        (Linspace(0, 1, 2.5), "not a whole number"),
+        (Arange(0, 1e12, 1e-3), "at most 10,000,000"),
+        (Arange(0, 1, 0), "step is 0"),
+        (Arange(1, 0, 1), "makes no values"),
+        (Geomspace(0, 1, 3), "same sign and non-zero"),
+        (Logspace(0, 400, 3), "overflows a float"),
+        (Values(()), "list of values is empty"),
+    ],
+)
+def test_bad_sources_are_refused_with_the_reason(src, match):
+    with pytest.raises(ScanError, match=match):
+        src.values(F)
+
+
+def test_a_bad_value_names_the_parameter_and_position():
+    with pytest.raises(ParameterError, match=r"i: value 2 of 3 from \[1, 2.5, 3\] is invalid: i = 2.5: is not a whole number"):
+        Values((1, 2.5, 3)).values(I)
+
+
+def test_hostile_expression_is_refused_at_the_parameter(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParameterError, match=r"f: \"__import__"):
+        Expr("__import__('os').system('touch canary')").values(F)
+    assert not (tmp_path / "canary").exists()
+
+
+def test_as_source():
+    assert as_source([1, 2]) == Values((1, 2))
+    assert as_source(np.array([1.0, 2.0])) == Values((1.0, 2.0))
+    assert as_source(np.float64(3.0)) == Value(3.0)
+    assert as_source("text") == Value("text")
+    assert MAX_AXIS_VALUES == 10_000_000
+    with pytest.raises(ScanError, match="shape"):
+        as_source(np.zeros((2, 2)))

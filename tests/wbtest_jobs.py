@@ -1,0 +1,52 @@
+"""Job types used by the tests (importable by name, so subprocess runners find them too)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from workbench.jobtype import Cost, JobContext, JobType, error, warning
+from workbench.params import Param
+
+
+def run_counting(point: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Sleeps, fails for x == fail_on, and records each completion in $WBTEST_LEDGER."""
+    if point["sleep"]:
+        time.sleep(point["sleep"])
+    if point["x"] == point["fail_on"]:
+        raise ValueError(f"x = {point['x']} is the value this job was told to fail on")
+    ledger = os.environ.get("WBTEST_LEDGER")
+    if ledger:
+        fd = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(fd, f"{ctx.job_id}\n".encode())
+        os.close(fd)
+    return {"y": point["x"] ** 2, "half": point["x"] / 2, "label": f"x{point['x']}", "series": np.arange(point["x"] + 1.0)}
+
+
+def _check(p: Mapping[str, Any]) -> list:
+    out = []
+    if p["x"] > 1000:
+        out.append(error(f"x = {p['x']} is above 1000, where this job type is not valid", "x"))
+    if p["x"] == 13:
+        out.append(warning("x = 13 is unlucky", "x"))
+    return out
+
+
+counting = JobType(
+    name="wbtest-counting",
+    title="Counting (tests)",
+    params=(
+        Param("x", "int", 0, min=-10_000, max=10_000, help="The number."),
+        Param("mode", "choice", "a", choices=("a", "b")),
+        Param("fail_on", "int", -1),
+        Param("sleep", "float", 0.0, min=0.0, scannable=False),
+    ),
+    run=run_counting,
+    checks=(_check,),
+    cost=lambda p: Cost(seconds=1.0 + p["x"] % 3, memory_mb=100 + p["x"] % 7),
+    cost_uses=("x",),
+)
