@@ -1,0 +1,513 @@
+"""The scan form, headless: set widget values as the browser would, check the model it describes."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import workbench as wb
+from workbench.bundle import open_bundle
+from workbench.errors import ScanError
+from workbench.jobtype import JobType
+from workbench.params import Param
+from workbench.registry import _registered, register
+from workbench.scan import scan as make_scan
+from workbench.settings import RunSettings
+from workbench.sources import Arange, Expr, Geomspace, Linspace, Logspace, Value, Values
+from workbench.ui import fields as fields_module
+from workbench.ui.form import Form
+
+
+@pytest.fixture(autouse=True)
+def _no_user_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(tmp_path / "no-settings.toml"))
+    for key in list(os.environ):
+        if key.startswith("WORKBENCH_") and key not in ("WORKBENCH_CONFIG", "WORKBENCH_ARTIFACTS"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def form(tmp_path: Path) -> Iterator[Form]:
+    f = wb.form("demo", folder=tmp_path / "scans", plot=False)
+    yield f
+    f.close()
+
+
+def set_linspace(f: Form, name: str, start: str, stop: str, num: str) -> None:
+    field = f.fields[name]
+    field.mode.value = "linspace"
+    for key, text in (("start", start), ("stop", stop), ("num", num)):
+        field.inputs[f"linspace.{key}"].value = text
+
+
+def test_a_new_form_describes_the_default_point(form: Form) -> None:
+    assert form.scan is not None and len(form.scan) == 1
+    assert form.scan.fixed == form.job_type.defaults()
+    assert form.errors == {}
+    assert "1 job" in form.summary.value
+    assert all(not b.disabled for b in form.buttons.values())
+    assert form.name == "demo-scan"
+    assert form.settings is not None and form.settings.request_memory_mb == 128.0  # 80 MB from the cost model, with head room
+
+
+def test_a_linspace_typed_into_a_field_changes_the_job_count(form: Form) -> None:
+    set_linspace(form, "drive_freq", "0.5", "1.5", "41")
+    assert form.scan is not None
+    assert form.scan.sources["drive_freq"] == Linspace(0.5, 1.5, 41)
+    assert len(form.scan) == 41
+    assert "41 values: 0.5, 0.525, …, 1.5 · step 0.025" in form.fields["drive_freq"].message.value
+    assert "41 jobs" in form.summary.value and "core-hours" in form.summary.value
+    form.fields["damping"].mode.value = "list"
+    form.fields["damping"].inputs["list"].value = "0.05, 0.1, 0.2"
+    assert len(form.scan) == 123
+    assert "drive_freq 41 × damping 3" in form.summary.value
+    assert "<td>0.525</td>" in form.table.value  # the first points, crossed: damping varies fastest
+    assert form.table.value.count("<tr>") == 1 + 5
+
+
+@pytest.mark.parametrize(
+    ("mode", "texts", "source", "count"),
+    [
+        ("value", {"value": "2*pi/4"}, Value(1.5707963267948966), 1),
+        ("list", {"list": "0.5, 1, 2"}, Values((0.5, 1, 2)), 3),
+        ("list", {"list": "[0.5, 1]"}, Values((0.5, 1)), 2),
+        ("linspace", {"start": "0.5", "stop": "1.5", "num": "1e1"}, Linspace(0.5, 1.5, 10), 10),
+        ("logspace", {"start": "-1", "stop": "1", "num": "3", "base": "10"}, Logspace(-1, 1, 3, 10), 3),
+        ("geomspace", {"start": "0.1", "stop": "10", "num": "5"}, Geomspace(0.1, 10, 5), 5),
+        ("arange", {"start": "0.5", "stop": "1", "step": "0.25"}, Arange(0.5, 1, 0.25), 2),
+        ("expr", {"expr": "np.linspace(0.5, 1.5, 3)**2"}, Expr("np.linspace(0.5, 1.5, 3)**2"), 3),
+    ],
+)
+def test_every_value_source_mode(form: Form, mode: str, texts: dict[str, str], source: object, count: int) -> None:
+    field = form.fields["drive_freq"]
+    field.mode.value = mode
+    for key, text in texts.items():
+        field.inputs[key if mode in ("value", "list", "expr") else f"{mode}.{key}"].value = text
+    assert form.errors == {}, form.errors
+    assert form.scan is not None
+    assert form.scan.sources["drive_freq"] == source
+    assert len(form.scan) == count
+    assert field.message.value.startswith('<span class="wb-preview">' + (f"{count} values" if count > 1 else "1 value"))
+
+
+def test_spacing_is_shown(form: Form) -> None:
+    field = form.fields["damping"]
+    field.mode.value = "geomspace"
+    for key, text in (("start", "0.01"), ("stop", "1"), ("num", "3")):
+        field.inputs[f"geomspace.{key}"].value = text
+    assert "3 values: 0.01, 0.1, 1 · ratio 10" in field.message.value
+    field.mode.value = "list"
+    field.inputs["list"].value = "0.1, 0.2, 0.4, 0.5"
+    assert "uneven spacing" in field.message.value
+
+
+def test_switching_modes_starts_from_the_current_values(form: Form) -> None:
+    field = form.fields["drive_freq"]
+    set_linspace(form, "drive_freq", "0.5", "1.5", "5")
+    field.mode.value = "expr"
+    assert field.inputs["expr"].value == "np.linspace(0.5, 1.5, 5)"
+    assert form.scan is not None and form.scan.values("drive_freq") == (0.5, 0.75, 1.0, 1.25, 1.5)
+    field.mode.value = "list"
+    assert form.scan is not None and form.scan.values("drive_freq") == (0.5, 0.75, 1.0, 1.25, 1.5)
+    field.mode.value = "arange"
+    assert form.scan is not None and form.scan.values("drive_freq") == (0.5, 0.75, 1.0, 1.25, 1.5)
+
+
+def test_an_invalid_value_is_refused_at_its_field_and_disables_the_buttons(form: Form) -> None:
+    field = form.fields["drive_freq"]
+    field.inputs["value"].value = "-1"
+    assert form.scan is None
+    assert set(form.errors) == {"drive_freq"}
+    assert "below the lower bound; use a finite number > 0 and <= 100" in form.errors["drive_freq"]
+    assert "wb-error" in field.message.value and "below the lower bound" in field.message.value
+    assert "wb-invalid" in field.widget._dom_classes
+    for key, button in form.buttons.items():
+        assert button.disabled
+        assert "below the lower bound" in button.tooltip
+        assert form.disabled_reason(key) == button.tooltip
+    assert "Fix drive_freq" in form.reason.value
+    assert "1 field(s) need attention: drive_freq" in form.summary.value
+    with pytest.raises(ScanError, match="below the lower bound"):
+        form.create()
+    field.inputs["value"].value = "0.9"
+    assert form.errors == {} and form.scan is not None and form.scan.fixed["drive_freq"] == 0.9
+    assert all(not b.disabled for b in form.buttons.values())
+    assert "wb-invalid" not in field.widget._dom_classes
+
+
+@pytest.mark.parametrize(
+    ("field", "key", "text", "message"),
+    [
+        ("periods", "value", "60.5", "not a whole number"),
+        ("drive_freq", "value", "[1, 2]", "gives 2 values, but 'single value' takes one"),
+        ("drive_freq", "value", "", "no value given"),
+        ("drive_freq", "value", "abc", "abc"),
+        ("drive_freq", "linspace.num", "0", "makes no values"),
+        ("drive_freq", "linspace.num", "1e8", "at most 10,000,000"),
+        ("drive_freq", "linspace.start", "", "start is empty"),
+        ("damping", "list", "0.1, 0.1", "repeats the value 0.1"),
+        ("drive_freq", "expr", "np.linspace(0, 1, 10**12)", "10**12"),
+    ],
+)
+def test_model_messages_reach_the_field(form: Form, field: str, key: str, text: str, message: str) -> None:
+    f = form.fields[field]
+    f.mode.value = key.split(".")[0] if key != "value" else "value"
+    f.inputs[key].value = text
+    assert form.scan is None
+    assert message in form.errors[field], form.errors
+    assert message.replace("'", "&#x27;") in f.message.value
+
+
+def test_a_parameter_that_cannot_be_scanned_has_no_switch(form: Form) -> None:
+    rtol = form.fields["rtol"]
+    assert rtol.modes == ("value",)
+    assert rtol.mode.layout.display == "none" and rtol.zip.layout.display == "none"
+    assert "not scannable" in rtol._help.value
+    rtol.set_source(Values((1e-8, 1e-9)))
+    assert "rtol" in form.errors and form.scan is None
+
+
+def test_zip_groups_pair_axes(form: Form) -> None:
+    set_linspace(form, "drive_freq", "0.5", "1.5", "3")
+    form.fields["damping"].mode.value = "list"
+    form.fields["damping"].inputs["list"].value = "0.05, 0.1, 0.2"
+    assert len(form.scan) == 9
+    form.fields["drive_freq"].zip.value = "A"
+    # One member alone is not a pair: the model says so, at the zip level.
+    assert form.scan is None and "fewer than two" in form.errors["zip"]
+    form.fields["damping"].zip.value = "A"
+    assert form.errors == {}
+    assert form.scan is not None and form.scan.zip == (("drive_freq", "damping"),) and len(form.scan) == 3
+    assert "(drive_freq, damping) 3" in form.summary.value
+    form.fields["damping"].inputs["list"].value = "0.05, 0.1"
+    assert "different lengths" in form.errors["zip"]
+    assert "different lengths" in form.fields["drive_freq"].message.value
+    assert "different lengths" in form.fields["damping"].message.value
+    assert form.buttons["create"].disabled
+
+
+def test_job_type_warnings_are_shown_in_the_summary_and_at_their_fields(form: Form) -> None:
+    form.fields["damping"].inputs["value"].value = "0.01"
+    assert form.errors == {} and form.scan is not None  # a warning does not block
+    assert form.warnings and "transient decays" in form.warnings[0].message
+    assert "wb-warning" in form.summary.value and "transient decays" in form.summary.value
+    assert "transient decays" in form.fields["periods"].message.value
+    assert "transient decays" in form.fields["damping"].message.value
+    assert not form.buttons["create"].disabled
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "__import__('os').system('touch {canary}')",
+        "open('{canary}', 'w').write('x')",
+        "().__class__.__base__.__subclasses__()",
+        "[c for c in ().__class__.__bases__]",
+        "np.save('{canary}', 1)",
+        "exec(\"open('{canary}', 'w')\")",
+        "eval('1')",
+        "lambda: open('{canary}', 'w')",
+        "np.__builtins__",
+        "9**9**9**9",
+        "np.ones(10**10)",
+        "(" * 500 + "1" + ")" * 500,
+    ],
+)
+def test_hostile_expressions_are_refused_at_the_field_and_never_run(form: Form, tmp_path: Path, hostile: str) -> None:
+    canary = tmp_path / "canary"
+    text = hostile.format(canary=canary)
+    targets = [("drive_freq", "value", "value"), ("drive_freq", "expr", "expr"), ("drive_freq", "list", "list"),
+               ("drive_freq", "linspace", "linspace.start"), ("damping", "arange", "arange.step")]
+    for name, mode, key in targets:
+        field = form.fields[name]
+        field.mode.value = mode
+        t0 = time.perf_counter()
+        field.inputs[key].value = text
+        assert time.perf_counter() - t0 < 2.0, f"{text[:40]!r} in {key} took too long"
+        assert form.scan is None, (name, key)
+        assert name in form.errors
+        assert "wb-error" in field.message.value
+        field.mode.value = "value"
+        field.inputs["value"].value = "1" if name == "drive_freq" else "0.1"
+    assert not canary.exists()
+    assert form.errors == {}
+
+
+def test_dry_run_writes_nothing(form: Form, tmp_path: Path) -> None:
+    set_linspace(form, "drive_freq", "0.5", "1.5", "4")
+    before = sorted(tmp_path.rglob("*"))
+    form.buttons["dry_run"].click()
+    assert sorted(tmp_path.rglob("*")) == before
+    assert not form.path.exists()
+    status = form.status.value
+    assert "Dry run: nothing was written" in status
+    assert "submit_job.sub" in status and "queue job_index, job_id from jobs.txt" in status
+    assert "job 0 (" in status and "drive_freq = 0.5" in status
+    plan = form.dry_run()
+    assert len(plan.job_ids) == 4
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_create_writes_the_bundle(form: Form) -> None:
+    set_linspace(form, "drive_freq", "0.5", "1.5", "4")
+    form.settings_widgets["max_idle"].value = 20
+    form.settings_widgets["batch_name"].value = "resonance"
+    form.buttons["create"].click()
+    assert "Created" in form.status.value, form.status.value
+    bundle = open_bundle(form.path)
+    assert form.bundle is not None and form.bundle.path == bundle.path
+    assert bundle.count == 4 and bundle.name == "demo-scan"
+    assert bundle.scan == form.scan
+    assert bundle.settings.max_idle == 20 and bundle.settings.batch_name == "resonance"
+    assert bundle.settings.request_memory_mb == 128.0
+    # The name is taken now: creating again is refused, with the reason.
+    assert form.buttons["create"].disabled and form.buttons["create_and_run"].disabled
+    assert "already exists" in (form.disabled_reason("create") or "")
+    assert not form.buttons["dry_run"].disabled
+
+
+def test_create_and_run_runs_on_this_machine(form: Form) -> None:
+    form.fields["drive_freq"].mode.value = "list"
+    form.fields["drive_freq"].inputs["list"].value = "0.9, 1.1"
+    form.fields["periods"].inputs["value"].value = "20"
+    form.fields["damping"].inputs["value"].value = "0.5"
+    report = form.create_and_run(wait=True)
+    assert report.completed == 2 and not report.failed  # type: ignore[union-attr]
+    assert form.bundle is not None and len(form.bundle.finished_ids()) == 2
+
+
+def test_create_and_run_is_disabled_for_targets_the_form_cannot_run(form: Form) -> None:
+    sw = form.settings_widgets
+    assert sw["host"].layout.display == "none"
+    sw["target"].value = "ssh"
+    assert sw["host"].layout.display == ""
+    assert "needs a host" in form.errors["settings.host"]
+    assert form.scan is not None and form.settings is None
+    sw["host"].value = "cluster"
+    assert form.errors == {}
+    assert form.settings is not None and form.settings.target == "ssh" and form.settings.host == "cluster"
+    assert not form.buttons["create"].disabled
+    assert form.buttons["create_and_run"].disabled
+    assert "this machine only" in form.buttons["create_and_run"].tooltip
+
+
+def test_run_settings_are_checked_by_the_model(form: Form) -> None:
+    sw = form.settings_widgets
+    sw["request_cpus"].value = 0
+    assert "request_cpus = 0" in form.errors["settings.request_cpus"]
+    assert form.scan is not None and form.settings is None
+    assert all(b.disabled for b in form.buttons.values())
+    assert "request_cpus" in form._settings_message.value
+    sw["request_cpus"].value = 4
+    assert form.settings is not None and form.settings.request_cpus == 4
+    sw["name"].value = "a/b"
+    assert "not a plain folder name" in form.errors["settings.name"]
+    sw["name"].value = ""
+    assert "empty" in form.errors["settings.name"]
+    sw["name"].value = "mine"
+    assert form.errors == {} and form.path.name == "mine"
+
+
+def test_memory_and_disk_requests_follow_the_cost_model_until_set(form: Form) -> None:
+    sw = form.settings_widgets
+    assert sw["auto_requests"].value and sw["request_memory_mb"].disabled
+    assert sw["request_memory_mb"].value == 128.0 and sw["request_disk_mb"].value == 64.0
+    sw["auto_requests"].value = False
+    sw["request_memory_mb"].value = 1000.0
+    assert form.settings is not None and form.settings.request_memory_mb == 1000.0
+    assert form.settings.request_disk_mb == 64.0
+    sw["request_memory_mb"].value = -5.0
+    assert "request_memory_mb" in form.errors["settings.request_memory_mb"]
+
+
+def test_a_bundle_fills_a_new_form_to_clone_it(tmp_path: Path) -> None:
+    original = make_scan(
+        "demo", drive_freq=Linspace(0.5, 1.5, 5), damping=Geomspace(0.05, 0.8, 5), force=[1.0, 2.0], zip=[("drive_freq", "damping")]
+    )
+    settings = RunSettings(max_idle=7, request_memory_mb=2048.0, request_disk_mb=100.0, batch_name="first")
+    wb.create(original, tmp_path / "scans" / "first", settings=settings)
+    f = wb.form(str(tmp_path / "scans" / "first"), plot=False)
+    try:
+        assert f.scan == original
+        assert f.fields["drive_freq"].mode.value == "linspace"
+        assert f.fields["damping"].mode.value == "geomspace"
+        assert f.fields["force"].mode.value == "list"
+        assert f.fields["drive_freq"].zip_group == f.fields["damping"].zip_group == "A"
+        assert f.name == "first-2" and f.folder == tmp_path / "scans"
+        assert f.settings is not None
+        assert (f.settings.max_idle, f.settings.batch_name, f.settings.request_memory_mb) == (7, "first", 2048.0)
+        assert not f.settings_widgets["auto_requests"].value
+        # Change one axis and create the clone beside the original.
+        f.fields["force"].inputs["list"].value = "1, 2, 3"
+        clone = f.create()
+        assert clone.path == tmp_path / "scans" / "first-2"
+        assert clone.count == 15 and clone.scan.sources["drive_freq"] == Linspace(0.5, 1.5, 5)
+    finally:
+        f.close()
+
+
+def test_load_fills_an_open_form(form: Form, tmp_path: Path) -> None:
+    s = make_scan("demo", periods=Arange(20, 40, 10), damping=[0.2, 0.3])
+    form.load(s)
+    assert form.scan == s
+    assert form.fields["periods"].mode.value == "arange"
+    bundle = wb.create(s, tmp_path / "b")
+    form.fields["periods"].inputs["value"].value = "99"
+    form.load(bundle)
+    assert form.scan == s and form.name == "b-2"
+    form.load(s.to_dict())
+    assert form.scan == s
+    with pytest.raises(ScanError, match="job type"):
+        form.load("demo")
+
+
+def test_unknown_job_type_or_missing_bundle(tmp_path: Path) -> None:
+    with pytest.raises(LookupError, match="neither a job type nor a bundle"):
+        wb.form(str(tmp_path / "nothing"), plot=False)
+
+
+def test_initial_values_and_zip(tmp_path: Path) -> None:
+    f = wb.form("demo", values={"drive_freq": wb.linspace(0.5, 1.5, 41), "damping": [0.05, 0.1, 0.2]}, folder=tmp_path, plot=False)
+    assert f.scan is not None and len(f.scan) == 123
+    g = wb.form("demo", values={"drive_freq": [1, 2], "damping": [0.1, 0.2]}, zip=[("drive_freq", "damping")], name="pair", plot=False)
+    assert g.scan is not None and len(g.scan) == 2 and g.name == "pair"
+    f.close()
+    g.close()
+
+
+@pytest.fixture
+def kinds_job_type() -> Iterator[JobType]:
+    from workbench.jobtypes.demo import run
+
+    jt = JobType(
+        name="formkinds",
+        params=(
+            Param("x", "float", 1.0, unit="nm", min=0.0),
+            Param("flag", "bool", False, help="A switch."),
+            Param("method", "choice", "fast", choices=("fast", "exact", "cheap")),
+            Param("label", "str", "run"),
+            Param("n", "int", 3, min=1, max=10),
+        ),
+        run=run,
+        constants={"nm": 1.0},
+    )
+    register(jt)
+    yield jt
+    _registered.pop(jt.name, None)
+
+
+def test_every_kind_has_its_control(kinds_job_type: JobType, tmp_path: Path) -> None:
+    import ipywidgets as widgets
+
+    f = wb.form(kinds_job_type, folder=tmp_path, plot=False)
+    try:
+        assert isinstance(f.fields["flag"].inputs["value"], widgets.Checkbox)
+        assert isinstance(f.fields["method"].inputs["value"], widgets.Dropdown)
+        assert isinstance(f.fields["method"].inputs["list"], widgets.SelectMultiple)
+        assert f.fields["flag"].modes == ("value", "list") and f.fields["n"].modes[-1] == "expr"
+        assert "[nm]" in f.fields["x"]._label.value and "Allowed: a finite number &gt;= 0 nm" in f.fields["x"]._help.value
+        f.fields["x"].inputs["value"].value = "800*nm"  # the job type's constants are usable
+        f.fields["flag"].inputs["value"].value = True
+        f.fields["method"].inputs["value"].value = "exact"
+        f.fields["label"].inputs["value"].value = "second run"
+        assert f.scan is not None and f.scan.fixed == {"x": 800.0, "flag": True, "method": "exact", "label": "second run", "n": 3}
+        f.fields["method"].mode.value = "list"
+        f.fields["method"].inputs["list"].value = ("cheap", "fast")
+        f.fields["flag"].mode.value = "list"
+        assert f.fields["flag"].inputs["list"].value == "False, True"
+        f.fields["label"].mode.value = "list"
+        f.fields["label"].inputs["list"].value = "a, b c"
+        assert f.scan is not None
+        assert f.scan.values("method") == ("fast", "cheap") and f.scan.values("flag") == (False, True)
+        assert f.scan.values("label") == ("a", "b c") and len(f.scan) == 8
+        f.fields["method"].inputs["list"].value = ()
+        assert "empty" in f.errors["method"]
+        # The job type picker rebuilds the fields.
+        f.job_type_picker.value = "demo"
+        assert list(f.fields) == list(wb.get_job_type("demo").param_names) and f.errors == {}
+        assert f.name == "demo-scan"
+    finally:
+        f.close()
+
+
+def test_an_unloadable_job_type_is_reported_and_the_form_stays(form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench import registry
+
+    monkeypatch.setitem(registry._BUILTIN, "broken", "no_such_module_here:thing")
+    form.job_type_picker.options = [*form.job_type_picker.options, "broken"]
+    form.job_type_picker.value = "broken"
+    assert "Cannot import module" in form._header_message.value
+    assert form.job_type_picker.value == "demo" and form.job_type.name == "demo"
+
+
+def test_the_plot_shows_1d_and_2d_scans_only(tmp_path: Path) -> None:
+    f = wb.form("demo", folder=tmp_path)
+    try:
+        assert f.plot is not None and not f.plot.shown and f.plot.widget.layout.display == "none"
+        set_linspace(f, "drive_freq", "0.5", "1.5", "41")
+        assert f.plot.shown and f.plot.widget.layout.display == ""
+        assert len(f.plot.line.get_xdata()) == 41
+        f.fields["damping"].mode.value = "geomspace"
+        for key, text in (("start", "0.01"), ("stop", "1"), ("num", "200")):
+            f.fields["damping"].inputs[f"geomspace.{key}"].value = text
+        assert f.plot.shown and f.plot.ax.get_yscale() == "log"
+        assert len(f.plot.line.get_xdata()) == 21 * 30  # at most 30 evenly strided values per axis
+        assert "8,200 points (sampled)" == f.plot.ax.get_title()
+        f.fields["force"].mode.value = "list"
+        f.fields["force"].inputs["list"].value = "1, 2"
+        assert not f.plot.shown and f.plot.widget.layout.display == "none"
+    finally:
+        f.close()
+
+
+def test_a_slow_field_stops_updating_on_every_keystroke(form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    field = form.fields["drive_freq"]
+    assert field.inputs["value"].continuous_update
+    monkeypatch.setattr(fields_module, "SLOW_SECONDS", 0.0)
+    field.inputs["value"].value = "0.7"
+    assert not field.inputs["value"].continuous_update
+    assert "updates on Enter" in field.message.value
+    monkeypatch.setattr(fields_module, "SLOW_SECONDS", 10.0)
+    field.inputs["value"].value = "0.8"
+    assert field.inputs["value"].continuous_update
+
+
+def test_a_million_point_scan_gets_feedback_without_making_its_points(form: Form) -> None:
+    set_linspace(form, "drive_freq", "0.5", "1.5", "1000")
+    set_linspace(form, "damping", "0.01", "0.2", "1000")
+    assert form.scan is not None and len(form.scan) == 1_000_000
+    assert "1,000,000 jobs" in form.summary.value
+    form.fields["force"].inputs["value"].value = "2"
+    assert form.last_update_seconds < 1.0  # the benchmark measures the real figure; this catches materialising
+
+
+def test_the_form_displays_as_a_widget(form: Form) -> None:
+    bundle = form._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == form.widget.model_id
+    assert "demo" in repr(form)
+
+
+def test_a_broken_settings_file_is_reported_and_defaults_are_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "settings.toml"
+    bad.write_text("this is = not [toml")
+    monkeypatch.setenv("WORKBENCH_CONFIG", str(bad))
+    f = wb.form("demo", folder=tmp_path, plot=False)
+    try:
+        assert "not valid TOML" in f._header_message.value
+        assert f.settings is not None and f.settings.target == "local" and f.errors == {}
+    finally:
+        f.close()
+
+
+def test_user_settings_are_the_starting_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_IDLE", "50")
+    f = wb.form("demo", folder=tmp_path, plot=False)
+    try:
+        assert f.settings_widgets["max_idle"].value == 50 and f.settings is not None and f.settings.max_idle == 50
+    finally:
+        f.close()
