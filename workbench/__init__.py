@@ -16,6 +16,8 @@ loaded when first used.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -59,6 +61,25 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = ["__version__", *_LAZY]
+
+
+class _Package(types.ModuleType):
+    """The ``workbench`` module, whose functions keep their names when a same-named submodule loads.
+
+    ``workbench.scan``, ``workbench.results`` and ``workbench.monitor`` are
+    both submodules and functions.  Importing a submodule makes Python bind it
+    as an attribute of the package, which would hide the function; this class
+    declines that binding for the names of :data:`_LAZY` (the submodule stays
+    importable by its full name: ``from workbench.scan import Scan``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -160,7 +160,7 @@ class LocalRun:
         return not self._thread.is_alive()
 
     def stop(self) -> None:
-        """Cancel jobs that have not started; running jobs finish."""
+        """Cancel jobs that have not started; running jobs finish (then :meth:`wait` returns)."""
         self._stop.set()
 
     def wait(self, timeout: float | None = None) -> RunReport | None:
@@ -234,21 +234,30 @@ class LocalExecutor(Executor):
                                 bar.update(1)
                                 if report.failed:
                                     bar.set_postfix(failed=len(report.failed), refresh=False)
-                        if stop.is_set():
-                            raise KeyboardInterrupt
-                        self._fill(pool, pending, todo, window, bundle, cluster, run_function)
+                        if stop.is_set() and not report.interrupted:
+                            # stop(): jobs not yet started are cancelled, running ones finish.
+                            report.interrupted = True
+                            for fut in [f for f in pending if f.cancel()]:
+                                pending.pop(fut)
+                        if not report.interrupted:
+                            self._fill(pool, pending, todo, window, bundle, cluster, run_function)
+                    if report.interrupted:
+                        writer.aborted(
+                            [procs[j] for j in job_ids if procs[j] not in ended],
+                            "removed by workbench: the run was stopped",
+                        )
                 except KeyboardInterrupt:
+                    # Ctrl-C: running jobs are killed too; their checkpoints (if any) remain.
                     report.interrupted = True
-                    for fut in pending:
-                        fut.cancel()
+                    # Not fut.cancel(): Python 3.11's pool thread then fails on the cancelled
+                    # futures when it sees the workers die; it marks the others broken itself.
                     for p in list(pool._processes.values()):  # noqa: SLF001 - no public way to stop running jobs
                         p.terminate()
                     writer.aborted(
                         [procs[j] for j in job_ids if procs[j] not in ended],
                         "removed by workbench: the run was interrupted",
                     )
-                    if not stop.is_set():
-                        raise
+                    raise
         finally:
             if bar is not None:
                 bar.close()

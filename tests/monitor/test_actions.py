@@ -1,0 +1,61 @@
+"""Which actions and sync the monitor picks for a bundle: the embedded executor's, or the pool's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import workbench as wb
+from workbench import _names
+from workbench.executors import condor
+from workbench.monitor.actions import LocalActions, default_actions, default_sync
+from workbench.monitor.widget import Monitor
+
+
+def record_submission(bundle: Any, **fields: Any) -> None:
+    sub = {"n": 1, "cluster": 42, "count": len(bundle.job_ids), "host": "submit01", "time": "2024-03-01T12:00:00+00:00", **fields}
+    (bundle.path / _names.SUBMISSIONS).write_text(json.dumps([sub]))
+
+
+def test_local_bundles_get_the_local_actions_and_no_sync(make_bundle: Any) -> None:
+    b = make_bundle(x=[0.0])
+    actions = default_actions(b)
+    assert isinstance(actions, LocalActions) and actions.run is None and not hasattr(actions, "release")
+    assert default_sync(b, actions) is None
+
+
+def test_pool_bundles_get_the_pool_actions(make_bundle: Any) -> None:
+    b = make_bundle(x=[0.0, 1.0, 2.0])
+    record_submission(b, target="condor")
+    m = Monitor(b, panels=False)
+    assert isinstance(m.actions, condor.PoolActions) and m.model.sync is None  # a local schedd: nothing to pull
+    m.refresh()
+    assert m.model.counts()["idle"] == 3  # queued according to the submission record
+    assert not m.remove_button.disabled and m.release_button.disabled
+    m.remove_button.click()
+    m.remove_button.click()
+    # No schedd here: the pool executor's error shows in the panel, nothing is raised.
+    assert m.message.startswith("Removing failed:") and "schedd" in m.message
+    # A run of this kernel is a local run, whatever the bundle's past.
+    run = wb.run(b, wait=False, progress=False, workers=1)
+    try:
+        assert isinstance(default_actions(b, run), LocalActions)
+    finally:
+        run.wait(60)
+
+
+def test_bundles_on_a_remote_submit_host_are_pulled_before_each_refresh(make_bundle: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = make_bundle(x=[0.0])
+    record_submission(b, target="condor-ssh", remote_dir="workbench/scan", condor_bin="")
+    pulls: list[Any] = []
+    monkeypatch.setattr(condor.CondorSSHExecutor, "pull", lambda self, bundle, **o: pulls.append((self.host, bundle.path)))
+    m = Monitor(b, panels=False)
+    assert isinstance(m.actions, condor.PoolActions) and m.model.sync is not None
+    m.refresh()
+    m.sync_now()
+    assert pulls == [("submit01", b.path)] * 2
+    quiet = Monitor(b, panels=False, sync=False)
+    quiet.refresh()
+    assert quiet.model.sync is None and len(pulls) == 2
