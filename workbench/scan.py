@@ -33,7 +33,7 @@ __all__ = ["Scan", "Dimension", "ScanCost", "scan", "point_id", "canonical_json"
 MAX_POINTS = 100_000_000
 
 #: Exact cost sums go up to this many distinct cost-relevant combinations; beyond, a sample estimates them.
-_EXACT_COST_LIMIT = 20_000
+_EXACT_COST_LIMIT = 5_000
 _COST_SAMPLE = 2_000
 _CHECK_CORNERS_LIMIT = 4_096
 
@@ -56,6 +56,20 @@ def point_id(job_type: str, point: Mapping[str, Any], *, canonical: str | None =
     params = canonical if canonical is not None else _CANONICAL.encode(point)
     text = '{"job_type":' + _CANONICAL.encode(job_type) + ',"params":' + params + "}"
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
+
+
+def _distinct(cols: list[tuple[Any, ...]], steps: tuple[tuple[Any, ...], ...]) -> bool:
+    """Whether every step of a dimension differs (numpy for long numeric axes)."""
+    if len(cols) == 1 and len(steps) > 1000:
+        col = cols[0]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (col[0], col[-1])):
+            try:
+                arr = np.asarray(col, dtype=float)
+            except (TypeError, ValueError):
+                arr = None
+            if arr is not None and arr.dtype == float:
+                return bool(np.unique(arr).size == arr.size)
+    return len(set(steps)) == len(steps)
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,7 @@ class Scan:
             done.update(names)
             cols = [self._values[n] for n in names]
             steps = tuple(zip(*cols))
-            if len(steps) > 1 and len(set(steps)) != len(steps):
+            if len(steps) > 1 and not _distinct(cols, steps):
                 dup = next(s for s in steps if steps.count(s) > 1)
                 where = [i for i, s in enumerate(steps) if s == dup]
                 shown = dup[0] if len(names) == 1 else dup
@@ -306,14 +320,16 @@ class Scan:
         rel = [i for i, d in enumerate(dims) if len(d) > 1 and uses & set(d.names)]
         n_rel = math.prod(len(dims[i]) for i in rel)
         weight = len(self) / n_rel
-        base = [d.values[0] for d in dims]
+        point = self._point_from_steps([d.values[0] for d in dims])
+        rel_dims = [dims[i] for i in rel]
 
         def costs(indices: Iterable[tuple[int, ...]]) -> Iterator[Cost]:
+            # One point dict, updated in place: only the cost-relevant names change.
             for combo in indices:
-                steps = list(base)
-                for i, k in zip(rel, combo):
-                    steps[i] = dims[i].values[k]
-                yield jt.estimate(self._point_from_steps(steps))
+                for d, k in zip(rel_dims, combo):
+                    for n, v in zip(d.names, d.values[k]):
+                        point[n] = v
+                yield jt.estimate(point)
 
         if n_rel <= _EXACT_COST_LIMIT:
             sample = list(costs(itertools.product(*(range(len(dims[i])) for i in rel))))
