@@ -59,7 +59,13 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A killed process that its parent has not reaped yet still answers kill(0).
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in (b"Z", b"X")
 
 
 def _run_alive(run: dict[str, Any]) -> bool:
@@ -85,9 +91,14 @@ def _begin_run(bundle: Bundle) -> int:
         live = [(c, r) for c, r in runs.items() if _run_alive(r)]
         if live:
             c, r = live[0]
+            how = (
+                f"workbench stop {bundle.path}"
+                if str(r.get("host", "")).startswith("ssh:")
+                else f"Ctrl-C in its terminal, or kill -INT {r['pid']}"
+            )
             raise ExecutorError(
                 f"{bundle.path} is already being run by process {r['pid']} on {r['host']} (run {c}, started "
-                f"{r['started']}). Wait for it, or stop it (Ctrl-C in its terminal, or kill {r['pid']}) and run again."
+                f"{r['started']}). Wait for it, or stop it ({how}) and run again."
             )
         cluster = max((int(c) for c in runs), default=0) + 1
         runs[str(cluster)] = {
