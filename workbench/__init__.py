@@ -54,6 +54,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ScanState": ("state", "ScanState"),
     "results": ("results", "results"),
     "load_arrays": ("results", "load_arrays"),
+    "arrays": ("results", "arrays"),
+    "sel": ("select", "sel"),
+    "grid": ("select", "grid"),
+    "pivot": ("select", "pivot"),
+    "neighbours": ("select", "neighbours"),
+    "export": ("export", "export"),
+    "bundle_notebook": ("notebook", "bundle_notebook"),
     # notebook front ends
     "form": ("ui.form", "form"),
     "monitor": ("monitor", "monitor"),

@@ -22,12 +22,36 @@ EVENT_LOG = "scan.log"
 CHECKPOINTS = "checkpoints"
 #: The local executor's runs ("clusters" of the event log): pid, host, start time.
 LOCAL_RUNS = "local_runs.json"
+#: Runs of the SSH executor (host, remote folder, remote pid, times), in the bundle's top folder: a JSON
+#: list, local only (never uploaded or synced); ``workbench sync BUNDLE`` reads where to sync from here.
+SSH_RUNS = "ssh_runs.json"
+#: What the SSH executor's detached process prints on the remote host, appended per run (in ``logs/``).
+SSH_EXECUTOR_LOG = "ssh_executor.log"
+#: The job ids an SSH run was asked to run, one a line (in ``logs/``, when given explicitly).
+SSH_JOBS = "ssh_jobs.txt"
+#: The results cache (sqlite) in the bundle's top folder: a cache, safe to delete, never synced.
+RESULTS_CACHE = "results.sqlite"
+#: The analysis notebook a bundle writes for itself (``workbench notebook BUNDLE``).
+ANALYZE_NOTEBOOK = "analyze.ipynb"
+#: Pool submissions of the bundle (cluster, submit host, time, items), in order: a JSON list.
+SUBMISSIONS = "submissions.json"
+#: Items files and submit descriptions of submissions of part of the jobs: ``submissions/<n>.txt``, ``<n>.sub``.
+SUBMISSIONS_DIR = "submissions"
+#: The job states read from the event log so far, and where reading stopped (numpy ``.npz``, no pickles):
+#: a cache in the bundle's top folder, safe to delete, never synced.
+STATE_CACHE = "state.npz"
+#: The job wrapper for pools that get the code as wheels (``RunSettings.wheels``).
+JOB_SCRIPT = "run_job.sh"
+#: The wheels transferred with every job when ``RunSettings.wheels`` is set.
+WHEELS = "wheels"
 
 INPUT_SUFFIX = ".json"
 RESULT_SUFFIX = ".result.json"
 ARRAYS_SUFFIX = ".arrays.npz"
 STDOUT_SUFFIX = ".out"
 STDERR_SUFFIX = ".err"
+#: Per-job results pickled by the old questionnaire scripts; read only by the converter.
+LEGACY_RESULT_SUFFIX = ".pkl"
 
 #: HTCondor's conventional exit code for "I wrote a checkpoint, restart me".
 CHECKPOINT_EXIT_CODE = 85

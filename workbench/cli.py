@@ -136,6 +136,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .executors.local import run
 
     bundle = open_bundle(args.bundle)
+    if getattr(args, "target", None) is None and bundle.settings.target in ("condor", "condor-ssh"):
+        args.target = bundle.settings.target  # created for a pool: run there unless told otherwise
+    if getattr(args, "target", None) in ("condor", "condor-ssh"):
+        return _run_on_pool(args, bundle)
+    if getattr(args, "target", None) == "ssh" or (args.target is None and bundle.settings.target == "ssh"):
+        return _run_over_ssh(args, bundle)
     try:
         report = run(bundle, only=args.only, workers=args.workers, progress=not args.no_progress)
     except KeyboardInterrupt:
@@ -147,6 +153,208 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(report.failed) > 10:
         print(f"  ... and {len(report.failed) - 10} more; see `workbench status {_quote(args.bundle)} --jobs failed`")
     return 1 if report.failed else 0
+
+
+def _pool_executor(args: argparse.Namespace, bundle: Any) -> Any:
+    """The executor for ``--target condor|condor-ssh``, or the one the bundle was last submitted with."""
+    from .errors import ExecutorError
+    from .executors.condor import CondorExecutor, CondorSSHExecutor, executor_for
+
+    target = getattr(args, "target", None)
+    if target == "condor":
+        return CondorExecutor()
+    if target == "condor-ssh":
+        host = args.host or bundle.settings.host
+        if not host:
+            raise ExecutorError("--target condor-ssh needs the submit host: add --host HOST (as in ~/.ssh/config).")
+        return CondorSSHExecutor(host, remote_dir=args.remote_dir or bundle.settings.remote_dir, condor_bin=args.condor_bin)
+    ex = executor_for(bundle)
+    if ex is None:
+        raise ExecutorError(
+            f"{bundle.path} was never submitted to an HTCondor pool. Submit it first: "
+            f"workbench run {_quote(str(bundle.path))} --target condor (on a submit node), or --target condor-ssh --host HOST."
+        )
+    return ex
+
+
+def _run_on_pool(args: argparse.Namespace, bundle: Any) -> int:
+    from .executors.base import select_jobs
+
+    ex = _pool_executor(args, bundle)
+    try:
+        sub = ex.submit(bundle, select_jobs(bundle, args.only))
+    finally:
+        getattr(ex, "close", lambda: None)()
+    print(sub)
+    print(f"Follow it with: workbench status {_quote(args.bundle)}; act on it with workbench hold/release/remove/resubmit.")
+    return 0
+
+
+def _run_over_ssh(args: argparse.Namespace, bundle: Any) -> int:
+    """``workbench run BUNDLE --target ssh --host HOST``: upload, start detached, follow (or --detach)."""
+    from .executors.ssh import SSHExecutor
+
+    env: dict[str, str] = {}
+    for item in args.env or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"--env {item!r} is not of the form NAME=VALUE, e.g. --env OMP_NUM_THREADS=1.")
+        env[name] = value
+    ex = SSHExecutor(args.host, remote_dir=args.remote_dir, python=args.python, workers=args.workers, env=env)
+    show = not args.no_progress and sys.stderr.isatty()
+
+    def upload_progress(done: int, total: int) -> None:
+        print(f"\r  uploading {done / 2**20:.1f} of {total / 2**20:.1f} MiB", end="", file=sys.stderr, flush=True)
+
+    handle = ex.start(bundle, args.only, upload_progress=upload_progress if show else None)
+    with handle:
+        rec, up = handle.record, handle.uploaded
+        if show and up is not None and up.files:
+            print(file=sys.stderr)
+        sent = f"uploaded {up.files:,} file(s), {up.bytes / 2**20:.1f} MiB" if up is not None and up.files else "nothing to upload"
+        print(f"Started run {rec.cluster} on {rec.host} in {rec.remote_dir} (pid {rec.pid} there; {sent}).")
+        if args.detach:
+            print(f"It runs detached. Pull its results with: workbench sync {_quote(args.bundle)} [--every 30]; "
+                  f"stop it with: workbench stop {_quote(args.bundle)}")  # fmt: skip
+            return 0
+        try:
+            report = handle.follow(progress=not args.no_progress)
+        except KeyboardInterrupt:
+            print("\nInterrupted: the remote run was stopped; finished jobs are kept; run the same command again to resume.",
+                  file=sys.stderr)  # fmt: skip
+            return 130
+    print(report)
+    for jid, err in report.failed[:10]:
+        print(f"  failed {jid}: {err}  (log: {bundle.stderr_path(jid)})")
+    if len(report.failed) > 10:
+        print(f"  ... and {len(report.failed) - 10} more; see `workbench status {_quote(args.bundle)} --jobs failed`")
+    return 1 if report.failed else 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """``workbench sync BUNDLE``: pull outputs/ and logs/ of a bundle that runs remotely (SSH run or condor-ssh)."""
+    import time
+
+    from .bundle import open_bundle
+    from .errors import ExecutorError
+    from .executors.ssh import SYNC_EXCLUDE, attach, runs
+    from .state import ScanState
+
+    bundle = open_bundle(args.bundle)
+    options: dict[str, Any] = {"exclude": list(args.exclude or ()), "verify": args.verify}
+    if args.include:
+        options["include"] = list(args.include)
+    if not args.no_progress and sys.stderr.isatty():
+        def progress(p: Any) -> None:
+            if p.phase == "transferring":
+                print(f"\r  {p.files_done:,}/{p.files_total:,} files, {p.bytes_done / 2**20:.1f}/"
+                      f"{p.bytes_total / 2**20:.1f} MiB", end="", file=sys.stderr, flush=True)  # fmt: skip
+            elif p.phase == "done" and p.files_total:
+                print(file=sys.stderr)
+
+        options["progress"] = progress
+    handle = pool = None
+    if runs(bundle):
+        handle = attach(bundle)
+        do = lambda: handle.sync(**options)  # noqa: E731
+    else:
+        from .executors.condor import CondorSSHExecutor, executor_for
+
+        pool = executor_for(bundle)
+        if not isinstance(pool, CondorSSHExecutor):
+            raise ExecutorError(
+                f"{bundle.path} has not run on a remote host (no SSH run, no condor-ssh submission), so there is "
+                f"nowhere to sync from. Run it with: workbench run {_quote(args.bundle)} --target ssh --host HOST"
+            )
+        options["exclude"] = [*SYNC_EXCLUDE, *options["exclude"]]
+        do = lambda: pool.pull(bundle, **options)  # noqa: E731
+    state = ScanState(bundle)
+    was_running = handle is not None and not handle.done
+    try:
+        while True:
+            report = do()
+            state.update()
+            print(report.summary())
+            for line in report.errors[:5]:
+                print(f"  not yet: {line}", file=sys.stderr)
+            print(f"{bundle.name}: {state.summary()}")
+            if was_running and handle is not None and handle.done:
+                print(f"The run on {handle.record.host} has ended.")
+                was_running = False
+            if not args.every:
+                return 0
+            time.sleep(args.every)
+    except KeyboardInterrupt:
+        print("\nStopped syncing.", file=sys.stderr)
+        return 0 if args.every else 130
+    finally:
+        if handle is not None:
+            handle.close()
+        if pool is not None:
+            getattr(pool, "close", lambda: None)()
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """``workbench stop BUNDLE``: stop its SSH run cleanly and pull what it wrote."""
+    import json
+
+    from .bundle import open_bundle
+    from .executors.ssh import attach, runs
+    from .state import ScanState
+
+    bundle = open_bundle(args.bundle)
+    recs = runs(bundle)
+    if recs and recs[-1].running:
+        with attach(bundle) as handle:
+            report = handle.stop(args.timeout)
+            rec = handle.record
+        print(f"Run {rec.cluster} on {rec.host} has stopped; unfinished jobs were aborted.")
+        if report is not None:
+            print(report.summary())
+        st = ScanState(bundle)
+        st.update()
+        print(f"{bundle.name}: {st.summary()}")
+        print(f"Resume it with: workbench run {_quote(args.bundle)} --target ssh")
+        return 0
+    try:
+        local = json.loads((bundle.log_path.parent / "local_runs.json").read_text() or "{}")
+    except (OSError, ValueError):
+        local = {}
+    from .executors.local import _run_alive
+
+    live = [(c, r) for c, r in local.items() if r.get("executor") != "ssh" and _run_alive(r)]
+    for c, r in live:
+        print(f"Run {c} runs on {r['host']} as process {r['pid']}: stop it with Ctrl-C in its terminal, "
+              f"or `kill -INT {r['pid']}` there.")  # fmt: skip
+    if not live:
+        print(f"Nothing of {bundle.path} is running.")
+    return 0
+
+
+def cmd_pool_action(args: argparse.Namespace) -> int:
+    """``workbench hold|release|remove|resubmit BUNDLE [JOB_ID ...] [--states S]``."""
+    from .bundle import open_bundle
+    from .errors import ExecutorError
+
+    bundle = open_bundle(args.bundle)
+    ex = _pool_executor(args, bundle)
+    try:
+        ids: list[str] | None = None
+        if args.jobs:
+            known = set(bundle.job_ids)
+            unknown = [j for j in args.jobs if j not in known]
+            if unknown:
+                raise ExecutorError(f"Job id(s) {unknown[:5]} are not in {bundle.path}; see `workbench status {_quote(args.bundle)} --jobs STATES`.")
+            ids = list(args.jobs)
+        elif args.states:
+            ids = ex.state(bundle).ids(*args.states.split(","))
+        if args.command == "resubmit":
+            print(ex.resubmit(bundle, ids))
+        else:
+            print(getattr(ex, args.command)(bundle, ids, reason=args.reason))
+    finally:
+        getattr(ex, "close", lambda: None)()
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -168,16 +376,23 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
+    from .export import export
     from .results import results
 
-    df = results(args.bundle)
-    if args.csv:
-        df.to_csv(args.csv, index=False)
-        print(f"Wrote {len(df):,} rows to {args.csv}")
-    if args.parquet:
-        df.to_parquet(args.parquet, index=False)
-        print(f"Wrote {len(df):,} rows to {args.parquet}")
-    if not (args.csv or args.parquet):
+    if args.convert_legacy:
+        from .store import convert_legacy
+
+        print(convert_legacy(args.bundle))
+    df = results(args.bundle, full=args.full)
+    for path in (args.csv, args.parquet, args.hdf5):
+        if path:
+            try:
+                written = export(df, path, format="csv" if path == args.csv else "parquet" if path == args.parquet else "hdf5")
+            except ModuleNotFoundError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            print(f"Wrote {len(df):,} rows to {written}" + (f" (metadata in {written}.meta.json)" if path == args.csv else ""))
+    if not (args.csv or args.parquet or args.hdf5):
         import pandas as pd
 
         with pd.option_context("display.width", 160, "display.max_columns", 20):
@@ -202,6 +417,14 @@ def cmd_list(args: argparse.Namespace) -> int:
                 unit = f" [{p.unit}]" if p.unit else ""
                 scan = "" if p.scannable else " (not scannable)"
                 print(f"    {p.name}{unit} = {p.default!r}: {p.describe_allowed()}{scan}. {p.help}")
+    return 0
+
+
+def cmd_notebook(args: argparse.Namespace) -> int:
+    from .notebook import bundle_notebook
+
+    path = bundle_notebook(args.bundle, path=args.output, overwrite=args.overwrite)
+    print(f"Wrote {path}. Open it with: jupyter lab {_quote(str(path))}")
     return 0
 
 
@@ -238,7 +461,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", choices=("unfinished", "failed", "all"), default="unfinished")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--target", choices=("local", "ssh", "condor", "condor-ssh"), default=None,
+                   help="where: this machine (default), a remote host over SSH, the schedd of this submit node, "
+                        "or a submit host over SSH")  # fmt: skip
+    p.add_argument("--host", default=None, help="the remote host for --target ssh or condor-ssh (as in ~/.ssh/config)")
+    p.add_argument("--remote-dir", default=None, help="where bundles go on the submit host (default: the settings' remote_dir)")
+    p.add_argument("--condor-bin", default=None, metavar="DIR", help="HTCondor's bin folder on the submit host, if not on PATH")
+    p.add_argument("--python", default=None, help="--target ssh: the remote Python that has workbench (default: the settings' python)")
+    p.add_argument("--env", action="append", metavar="NAME=VALUE", help="--target ssh: an environment variable of the remote run")
+    p.add_argument("--detach", action="store_true", help="--target ssh: start the run and return (follow it with workbench sync)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sync", help="pull outputs/ and logs/ of a bundle that runs on a remote host")
+    p.add_argument("bundle")
+    p.add_argument("--include", action="append", metavar="PATTERN", help="mirror these paths instead of outputs/** and logs/**")
+    p.add_argument("--exclude", action="append", metavar="PATTERN", help="leave these paths out, e.g. '*.npz'")
+    p.add_argument("--verify", action="store_true", help="also compare SHA-256 checksums with the remote's")
+    p.add_argument("--every", type=float, default=None, metavar="SECONDS", help="sync again every SECONDS until Ctrl-C")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("stop", help="stop a bundle's run on a remote host (SSH) cleanly and pull what it wrote")
+    p.add_argument("bundle")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="then kill it (default 60)")
+    p.set_defaults(func=cmd_stop)
+
+    for name, what in (
+        ("hold", "hold pool jobs (default: the idle, running and suspended ones)"),
+        ("release", "release held pool jobs (default: the held ones and failed ones still in the queue)"),
+        ("remove", "remove pool jobs from the queue (default: every job still in it)"),
+        ("resubmit", "submit failed and removed jobs again, as a new cluster over just those jobs"),
+    ):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("bundle")
+        p.add_argument("jobs", nargs="*", metavar="JOB_ID", help="act on these jobs only")
+        p.add_argument("--states", metavar="STATES", help="the jobs in these states instead, e.g. held,failed")
+        if name != "resubmit":
+            p.add_argument("--reason", default=None, help="a reason the pool records")
+        p.set_defaults(func=cmd_pool_action, target=None)
 
     p = sub.add_parser("status", help="job counts per state")
     p.add_argument("bundle")
@@ -247,10 +507,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("results", help="the results table")
     p.add_argument("bundle")
-    p.add_argument("--csv", metavar="FILE")
-    p.add_argument("--parquet", metavar="FILE")
+    p.add_argument("--csv", metavar="FILE", help="write it as CSV (metadata in FILE.meta.json)")
+    p.add_argument("--parquet", metavar="FILE", help="write it as Parquet (metadata inside)")
+    p.add_argument("--hdf5", metavar="FILE", help="write it as HDF5 (needs PyTables: pip install tables)")
     p.add_argument("--head", type=int, default=20)
+    p.add_argument("--full", action="store_true", help="also re-check result files overwritten in place")
+    p.add_argument("--convert-legacy", action="store_true", help="first convert old pickled results (outputs/<id>.pkl), safely")
     p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("notebook", help="write the bundle's analysis notebook (analyze.ipynb in the bundle)")
+    p.add_argument("bundle")
+    p.add_argument("--output", "-o", metavar="FILE", default=None, help="write it here instead")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing notebook")
+    p.set_defaults(func=cmd_notebook)
 
     p = sub.add_parser("list", help="the job types")
     p.add_argument("--verbose", "-v", action="store_true", help="show their parameters")

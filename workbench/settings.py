@@ -48,9 +48,18 @@ class RunSettings:
     remote_dir
         Where bundles live on the remote host.
     python
-        Python on the execute side (a path or a name on ``PATH``).
+        Python on the execute side (a path or a name on ``PATH``); on a pool, the
+        interpreter of an environment that has workbench installed (a shared or
+        pre-installed environment), or the base Python the wheels are installed
+        into (see ``wheels``).
     container_image
-        Run pool jobs in this container image instead of a Python on the node.
+        Run pool jobs in this container image (``docker://...``, a ``.sif`` file,
+        ...) instead of a Python on the node; ``python`` names the interpreter
+        inside the image.
+    wheels
+        A wheel file, or a folder of wheels (the project's and its dependencies,
+        e.g. from ``pip wheel --wheel-dir wheels .``), transferred with every pool
+        job and installed into the job's sandbox before it runs.
     """
 
     target: str = "local"
@@ -66,6 +75,7 @@ class RunSettings:
     remote_dir: str = "workbench"
     python: str = "python3"
     container_image: str = ""
+    wheels: str = ""
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -83,6 +93,11 @@ class RunSettings:
                 raise ParameterError(f"{name} = {v!r} must be a positive number.", parameter=name)
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
             raise ParameterError(f"workers = {self.workers!r} must be a whole number >= 1 (or None for all cores).", parameter="workers")
+        if not self.python or (any(c.isspace() for c in self.python) and not self.python.startswith("/")):
+            raise ParameterError(
+                f"python = {self.python!r} must be a command name without spaces (e.g. 'python3') or an absolute path.",
+                parameter="python",
+            )
         if self.target in ("ssh", "condor-ssh") and not self.host:
             raise ParameterError(f"target = {self.target!r} needs a host (as in ~/.ssh/config); set host.", parameter="host")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -43,26 +42,6 @@ def job_type() -> Any:
         ),
         replace=True,
     )
-
-
-@pytest.fixture(autouse=True)
-def _no_foreign_running_loop(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Hide an event loop that Playwright's sync API left marked as running in this thread.
-
-    Once the browser fixtures started Playwright (session scope), its loop
-    counts as running in the main thread for the rest of the session, though
-    it only turns during Playwright calls: a monitor made in a later test would
-    put its work on it, and ``asyncio.run`` would refuse to start.
-    """
-    loop = asyncio.events._get_running_loop()
-    if loop is None or request.node.get_closest_marker("browser"):
-        yield
-        return
-    asyncio.events._set_running_loop(None)
-    try:
-        yield
-    finally:
-        asyncio.events._set_running_loop(loop)
 
 
 @pytest.fixture(autouse=True)

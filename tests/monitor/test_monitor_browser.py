@@ -1,6 +1,6 @@
 """The monitor notebook in a real JupyterLab, in headless Chromium: the panel follows a local scan to 100 %.
 
-Needs the ``jupyterlab`` plugin (``tests/jupyterlab.py``, ``python -m pytest -p jupyterlab``);
+Needs the browser fixtures of ``tests/labbrowser.py``;
 screenshots go to the test's artifacts folder.
 """
 
@@ -51,18 +51,11 @@ def _wait_ran(lab: Any, last: int, timeout: float = 120.0) -> None:
     )
 
 
-@pytest.fixture
-def monitor_lab(request: pytest.FixtureRequest) -> Any:
-    """The ``lab`` fixture of the ``jupyterlab`` plugin; a skip, saying how, when the plugin is not loaded."""
-    if not request.config.pluginmanager.has_plugin("jupyterlab"):
-        pytest.skip("the browser fixtures are not loaded: run with `python -m pytest -p jupyterlab`")
-    return request.getfixturevalue("lab")
 
 
-def test_monitor_follows_a_local_scan_to_the_end(monitor_lab: Any) -> None:
+def test_monitor_follows_a_local_scan_to_the_end(lab: Any) -> None:
     from playwright.sync_api import expect
 
-    lab = monitor_lab
     page = lab.page
     page.set_viewport_size({"width": 1400, "height": 1900})  # the whole panel in one screenshot
     lab.open(lab.copy_notebook(NOTEBOOK))

@@ -1,6 +1,6 @@
 """The scan form in a real JupyterLab, in headless Chromium: type, see the count and the messages, create a bundle.
 
-Needs the ``jupyterlab`` plugin (``tests/jupyterlab.py``); screenshots go to the test's artifacts folder.
+Needs the browser fixtures of ``tests/labbrowser.py``; screenshots go to the test's artifacts folder.
 """
 
 from __future__ import annotations
@@ -15,21 +15,14 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_create_a_scan.ipynb"
 
 
-@pytest.fixture
-def form_lab(request: pytest.FixtureRequest) -> Any:
-    """The ``lab`` fixture of the ``jupyterlab`` plugin; a skip, saying how, when the plugin is not loaded."""
-    if not request.config.pluginmanager.has_plugin("jupyterlab"):
-        pytest.skip("the browser fixtures are not loaded: add pytest_plugins = ['jupyterlab'] or run `python -m pytest -p jupyterlab`")
-    return request.getfixturevalue("lab")
 
 
-def test_form_notebook_types_checks_and_creates(form_lab: Any) -> None:
+def test_form_notebook_types_checks_and_creates(lab: Any) -> None:
     from playwright.sync_api import expect
 
     from workbench.bundle import open_bundle
     from workbench.sources import Linspace
 
-    lab = form_lab
     lab.open(lab.copy_notebook(NOTEBOOK))
     lab.run_all()
     page = lab.page

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import multiprocessing
 import os
@@ -12,12 +11,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import _names
+from .._jsonfile import locked_json
 from ..errors import ExecutorError
 from ..eventlog import EventWriter
 from ..job import JobOutcome, run_job
@@ -32,24 +31,9 @@ __all__ = ["LocalExecutor", "LocalRun", "run", "dead_local_clusters"]
 # ---------------------------------------------------------------------------
 # The record of local runs (logs/local_runs.json), shared with the state reader
 # ---------------------------------------------------------------------------
-@contextmanager
-def _runs_file(bundle: Bundle) -> Iterator[dict[str, Any]]:
+def _runs_file(bundle: Bundle) -> Any:
     """Read-modify-write ``logs/local_runs.json`` under an exclusive lock."""
-    path = bundle.path / _names.LOGS / _names.LOCAL_RUNS
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        raw = b""
-        while chunk := os.read(fd, 1 << 16):
-            raw += chunk
-        runs: dict[str, Any] = json.loads(raw) if raw.strip() else {}
-        yield runs
-        data = json.dumps(runs, indent=1).encode()
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    return locked_json(bundle.path / _names.LOGS / _names.LOCAL_RUNS, dict)
 
 
 def _alive(pid: int) -> bool:

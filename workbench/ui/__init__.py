@@ -14,6 +14,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Form": ("form", "Form"),
     "ParamField": ("fields", "ParamField"),
     "PointsPlot": ("preview", "PointsPlot"),
+    "Explorer": ("explorer", "Explorer"),
 }
 
 __all__: list[str] = [*_LAZY]

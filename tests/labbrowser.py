@@ -1,7 +1,7 @@
 """JupyterLab 4 in Debian's headless Chromium, driven by Playwright: fixtures for browser tests.
 
-Enable it with ``pytest_plugins = ["jupyterlab"]`` in the root ``conftest.py``
-(or ``python -m pytest -p jupyterlab``).  Nothing is downloaded: the fixtures
+Enable it with ``pytest_plugins = ["labbrowser"]`` in the root ``conftest.py``
+(or ``python -m pytest -p labbrowser``).  Nothing is downloaded: the fixtures
 use ``/usr/bin/chromium`` (``apt-get install chromium``; ``$WORKBENCH_CHROMIUM``
 overrides the path) and the ``playwright`` Python package, and skip, saying
 what is missing, when either is absent.
@@ -30,6 +30,8 @@ Fixtures
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import json
 import os
@@ -160,7 +162,7 @@ class JupyterLabServer:
             (self._private / sub).mkdir(exist_ok=True)
             env[key] = str(self._private / sub)
         env["JUPYTER_PLATFORM_DIRS"] = "1"
-        # This file's folder on PYTHONPATH would make `python -m jupyterlab` run this module.
+        # The tests folder on PYTHONPATH would let test helpers shadow packages the server imports.
         here = str(Path(__file__).resolve().parent)
         paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and str(Path(p).resolve()) != here]
         if paths:
@@ -269,9 +271,13 @@ class JupyterLabServer:
             self.api("DELETE", f"/api/kernels/{k['id']}")
 
     def lab_url(self, path: str = "") -> str:
-        """The URL that opens ``path`` (relative to the root) in JupyterLab, token included."""
+        """The URL that opens ``path`` (relative to the root) in JupyterLab, token included.
+
+        ``reset`` starts from an empty workspace: the server remembers the tabs
+        of earlier tests, and their hidden notebooks would match our selectors.
+        """
         tree = f"/tree/{urllib.parse.quote(path)}" if path else ""
-        return f"{self.url}/lab{tree}?token={self.token}"
+        return f"{self.url}/lab{tree}?reset&token={self.token}"
 
 
 class LabPage:
@@ -308,7 +314,7 @@ class LabPage:
     def open(self, path: str, timeout: float = TIMEOUT) -> None:
         """Open a notebook and wait until its kernel is idle."""
         self.page.goto(self.server.lab_url(path), timeout=timeout * 1000)
-        self.page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=timeout * 1000)
+        self.page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell", timeout=timeout * 1000)
         self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout * 1000)
         self.accept_dialogs()
         self.wait_kernel_idle(path, timeout)
@@ -463,3 +469,23 @@ def lab(request: pytest.FixtureRequest, jupyterlab: JupyterLabServer, lab_browse
         lab_page.save_console()
         context.close()
         jupyterlab.delete_sessions()
+
+
+@pytest.fixture(autouse=True)
+def _no_foreign_running_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Hide an event loop that Playwright's sync API left marked as running in this thread.
+
+    Once the browser fixtures started Playwright (session scope), its loop
+    counts as running in the main thread for the rest of the session, though
+    it only turns during Playwright calls: a monitor made in a later test would
+    put its work on it, and ``asyncio.run`` would refuse to start.
+    """
+    loop = asyncio.events._get_running_loop()
+    if loop is None or request.node.get_closest_marker("browser"):
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(loop)

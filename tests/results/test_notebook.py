@@ -1,0 +1,112 @@
+"""Every bundle writes its own analysis notebook; one is executed with nbclient, as CI does."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workbench.bundle import create
+from workbench.errors import BundleExistsError
+from workbench.notebook import bundle_notebook, render_notebook
+from workbench.scan import scan as make_scan
+from workbench.sources import Linspace
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def _code(nb) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def _python(src: str) -> str:
+    return "\n".join(line for line in src.splitlines() if not line.startswith("%"))
+
+
+def test_the_notebook_loads_its_bundle_and_shows_monitor_explorer_and_plots(demo_bundle):
+    nb = render_notebook(demo_bundle)
+    nbformat.validate(nb)
+    code = _code(nb)
+    for src in code:
+        ast.parse(_python(src))  # every cell is valid Python (the path has a space and a quote)
+    joined = "\n".join(code)
+    assert "wb.monitor(bundle)" in joined and "wb.explore(bundle)" in joined and "wb.results(bundle)" in joined
+    assert "amplitude_exact" in joined  # the demo's resonance curves
+    assert repr(str(demo_bundle.path)) in code[0]
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.cells[0].source.startswith(f"# {demo_bundle.name}: Damped driven oscillator")
+
+
+def test_the_tdse_notebook_has_its_own_plots(tmp_path):
+    b = create(make_scan("tdse", intensity=[1e13, 1e14]), tmp_path / "t")
+    joined = "\n".join(_code(render_notebook(b)))
+    assert "ionization" in joined and "harmonic_spectrum" in joined and "density" in joined
+
+
+def test_writing_refuses_to_replace_the_users_notebook(demo_bundle, capsys):
+    from workbench.cli import main
+
+    path = bundle_notebook(demo_bundle)
+    assert path == demo_bundle.path / "analyze.ipynb"
+    path.write_text(path.read_text().replace("Progress", "My own notes"))
+    with pytest.raises(BundleExistsError, match="overwrite=True"):
+        bundle_notebook(demo_bundle)
+    assert main(["notebook", str(demo_bundle.path)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert "My own notes" in path.read_text()
+    assert main(["notebook", str(demo_bundle.path), "--overwrite"]) == 0
+    assert "jupyter lab" in capsys.readouterr().out and "My own notes" not in path.read_text()
+    other = bundle_notebook(demo_bundle, path=demo_bundle.path.parent / "copy.ipynb")
+    nbformat.validate(nbformat.read(other, as_version=4))
+
+
+def _execute(nb, cwd: Path) -> None:
+    from nbclient import NotebookClient
+
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+
+
+def _outputs(nb) -> str:
+    out = []
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            out.append(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")))
+            if "application/vnd.jupyter.widget-view+json" in o.get("data", {}):
+                out.append("<widget>")
+    return "\n".join(out)
+
+
+@pytest.mark.slow
+def test_a_generated_notebook_runs_with_nbclient(tmp_path):
+    from nbclient import NotebookClient  # noqa: F401
+
+    from workbench.executors.local import run
+
+    s = make_scan("demo", drive_freq=Linspace(0.5, 1.5, 4), damping=[0.05, 0.2])
+    b = create(s, tmp_path / "demo scan")
+    report = run(b, progress=False)
+    assert report.completed == 8
+    path = bundle_notebook(b)
+    nb = nbformat.read(path, as_version=4)
+    _execute(nb, tmp_path)  # not the bundle's folder: the notebook finds its bundle by the path written in it
+    text = _outputs(nb)
+    assert "8 of 8 jobs completed" in text
+    assert text.count("<widget>") >= 4  # monitor, explorer, two figures
+    # Moved elsewhere, it opens the bundle it sits in.
+    moved = tmp_path / "moved"
+    shutil.move(str(b.path), moved)
+    nb = nbformat.read(moved / "analyze.ipynb", as_version=4)
+    nb.cells = nb.cells[:2]
+    _execute(nb, moved)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["03_explore_results.ipynb", "04_declare_a_job_type.ipynb"])
+def test_the_example_notebooks_run(tmp_path, name):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    _execute(nb, tmp_path)

@@ -1,0 +1,237 @@
+"""The explorer, headless: set the widgets' values, check what the figures draw, click points, read the selection."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from workbench.bundle import create
+from workbench.errors import ParameterError
+from workbench.job import write_result
+from workbench.jobtypes.demo import steady_state
+from workbench.results import load_arrays, results
+from workbench.scan import scan as make_scan
+from workbench.select import grid, sel
+from workbench.sources import Linspace
+from workbench.ui.explorer import Explorer, ExplorerModel, explore
+
+
+def _fake(bundle: Any, job_ids: list[str]) -> None:
+    for jid in job_ids:
+        inp = bundle.input(jid)
+        p = inp["params"]
+        amp, phase = steady_state(p["drive_freq"], p["damping"], p["force"])
+        t = np.linspace(0, 2 * math.pi, 64, endpoint=False)
+        out = {"amplitude": amp, "phase": phase, "amplitude_exact": amp, "phase_exact": phase, "trajectory": amp * np.cos(t - phase)}
+        write_result(bundle.path / "outputs", inp, out, {"runtime": 0.1, "host": "h"})
+
+
+@pytest.fixture
+def square(tmp_path: Path) -> Any:
+    """2-D: 7 drive frequencies x 3 dampings, all done but two."""
+    b = create(make_scan("demo", drive_freq=Linspace(0.5, 1.5, 7), damping=[0.05, 0.1, 0.2]), tmp_path / "square")
+    _fake(b, b.job_ids[:-2])
+    return b
+
+
+@pytest.fixture
+def cube(tmp_path: Path) -> Any:
+    """3-D: 5 drive frequencies x 3 dampings x 2 forces, all done."""
+    s = make_scan("demo", drive_freq=Linspace(0.5, 1.5, 5), damping=[0.05, 0.1, 0.2], force=[1.0, 3.0])
+    b = create(s, tmp_path / "cube")
+    _fake(b, b.job_ids)
+    return b
+
+
+def _click(ex: Explorer, x: float, y: float, ax_index: int = 0, key: str | None = None) -> None:
+    """A real mouse click at data coordinates (x, y): matplotlib turns it into pick and press events."""
+    from matplotlib.backend_bases import MouseButton, MouseEvent
+
+    ex.figure.canvas.draw()
+    ax = ex.figure.axes[ax_index]
+    px, py = ax.transData.transform((x, y))
+    MouseEvent("button_press_event", ex.figure.canvas, px, py, button=MouseButton.LEFT, key=key)._process()
+
+
+def _lines(ex: Explorer, ax_index: int = 0) -> list[Any]:
+    return [a for a in ex._artists[ax_index]["traces"]]
+
+
+def test_defaults_follow_the_shape_of_the_scan(tmp_path: Path, square: Any, cube: Any) -> None:
+    one = create(make_scan("demo", drive_freq=Linspace(0.5, 1.5, 4)), tmp_path / "one")
+    _fake(one, one.job_ids)
+    m = explore(one).model
+    assert (m.kind, m.x, m.y, m.color) == ("lines", "drive_freq", "amplitude", None)
+    m = explore(square).model
+    assert (m.kind, m.x, m.y, m.color) == ("heatmap", "drive_freq", "damping", "amplitude")
+    ex = explore(cube)
+    m = ex.model
+    assert (m.kind, m.x, m.y, m.color) == ("lines", "drive_freq", "amplitude", "force")
+    assert m.hidden_dims == [("damping",)]
+    assert [s.description for s in ex.slider_box.children] == ["damping"]
+
+
+def test_the_heatmap_shows_the_grid_and_holes(square: Any) -> None:
+    ex = explore(square)
+    mesh = ex._artists[0]["mesh"]
+    expect = grid(results(square), "amplitude", ("damping", "drive_freq"))
+    got = np.ma.filled(mesh.get_array(), np.nan).reshape(expect.shape)
+    np.testing.assert_allclose(got, expect.values, equal_nan=True)
+    assert np.isnan(got).sum() == 2
+    assert "19 points" in ex.message.value
+    ex.logc.value = True
+    from matplotlib.colors import LogNorm
+
+    assert isinstance(ex._artists[0]["mesh"].norm, LogNorm)
+
+
+def test_lines_per_colour_value_carry_the_data(square: Any) -> None:
+    ex = explore(square)
+    ex.kind.value = "lines"
+    ex.y.value = "amplitude"
+    ex.color.value = "damping"
+    df = results(square)
+    lines = _lines(ex)
+    assert [ln.get_label() for ln in lines] == ["damping = 0.05", "damping = 0.1", "damping = 0.2"]
+    for ln, z in zip(lines, (0.05, 0.1, 0.2)):
+        part = sel(df, damping=z, status="completed").sort_values("drive_freq")
+        np.testing.assert_allclose(ln.get_xdata(), part["drive_freq"])
+        np.testing.assert_allclose(ln.get_ydata(), part["amplitude"])
+        assert ln.get_linestyle() == "-"
+    ex.kind.value = "points"
+    assert all(ln.get_linestyle() == "None" for ln in _lines(ex))
+    ex.logy.value = True
+    assert ex.figure.axes[0].get_yscale() == "log"
+
+
+def test_sliders_pin_hidden_dimensions_in_place(cube: Any) -> None:
+    ex = explore(cube)
+    df = results(cube)
+    before = _lines(ex)
+    draws = []
+    ex.canvas.draw_idle = lambda: draws.append(1)  # type: ignore[method-assign]
+    ex.sliders["damping"].value = 0.2
+    after = _lines(ex)
+    assert after == before, "same layout: artists are updated with set_data, not rebuilt"
+    assert draws, "the canvas is asked to redraw"
+    for ln, force in zip(after, (1.0, 3.0)):
+        part = sel(df, damping=0.2, force=force).sort_values("drive_freq")
+        np.testing.assert_allclose(ln.get_ydata(), part["amplitude"])
+    assert len(ex.selection) == 10 and (ex.selection["damping"] == 0.2).all()
+    assert "pinned: damping = 0.2" in ex.message.value
+    # Putting damping on the colour frees it: no slider, every damping shown.
+    ex.color.value = "damping"
+    assert [s.description for s in ex.slider_box.children] == ["force"]
+    assert len(ex.selection) == 15 and (ex.selection["force"] == 1.0).all()
+
+
+def test_facets_make_one_panel_per_value(cube: Any) -> None:
+    ex = explore(cube)
+    ex.facet.value = "force"
+    assert len(ex._artists) == 2
+    assert [a["ax"].get_title() for a in ex._artists] == ["force = 1", "force = 3"]
+    assert len(ex.selection) == 10  # damping pinned, both forces
+
+
+def test_filters_narrow_the_selection(square: Any) -> None:
+    ex = explore(square, kind="points", x="drive_freq", y="amplitude", color="damping")
+    assert len(ex.selection) == 21
+    ex.status_filter.value = ["completed"]
+    assert len(ex.selection) == 19 and (ex.selection["status"] == "completed").all()
+    ex.add_filter("amplitude", 2.0, None)
+    sel_ = ex.selection
+    assert len(sel_) and (sel_["amplitude"] >= 2.0).all()
+    shown = sum(len(ln.get_xdata()) for ln in _lines(ex))
+    assert shown == len(sel_)
+    col, rng, drop = ex._filter_rows[0]
+    drop.click()
+    assert len(ex.selection) == 19
+
+
+def test_clicking_a_point_opens_that_job(square: Any) -> None:
+    ex = explore(square, kind="points", x="drive_freq", y="amplitude", color="damping")
+    df = results(square)
+    target = sel(df, drive_freq=1.0, damping=0.1).iloc[0]
+    _click(ex, target["drive_freq"], target["amplitude"])
+    assert ex.job_id == target["job_id"]
+    assert list(ex.picked["job_id"]) == [target["job_id"]]
+    (line, *_) = ex.job_figure.axes[0].get_lines()
+    np.testing.assert_allclose(line.get_ydata(), load_arrays(square, target["job_id"])["trajectory"])
+    assert target["job_id"] in ex.job_html.value and "amplitude" in ex.job_html.value
+    mark = ex._artists[0]["mark"]
+    np.testing.assert_allclose(mark.get_xydata(), [[target["drive_freq"], target["amplitude"]]])
+    # Shift-click adds a second job.
+    other = sel(df, drive_freq=0.5, damping=0.2).iloc[0]
+    _click(ex, other["drive_freq"], other["amplitude"], key="shift")
+    assert list(ex.picked["job_id"]) == [target["job_id"], other["job_id"]]
+
+
+def test_clicking_a_heatmap_cell_opens_its_job(square: Any) -> None:
+    ex = explore(square)
+    df = results(square)
+    target = sel(df, drive_freq=1.0 + 1 / 6, damping=0.1).iloc[0]
+    _click(ex, target["drive_freq"] + 0.02, 0.1)
+    assert ex.job_id == target["job_id"]
+
+
+def test_a_job_without_result_shows_why(tmp_path: Path) -> None:
+    b = create(make_scan("demo", drive_freq=[0.5, 1.0]), tmp_path / "b")
+    _fake(b, b.job_ids[:1])
+    b.result_path(b.job_ids[1]).write_text("{ truncated")
+    ex = explore(b, kind="points", y="drive_freq")
+    out = ex.show_job(b.job_ids[1])
+    assert "truncated or not JSON" in out["error"] and "truncated" in ex.job_html.value
+    assert "bad" in ex.job_html.value
+
+
+def test_reload_picks_up_new_results(square: Any) -> None:
+    ex = explore(square)
+    assert (ex.model.df["status"] == "completed").sum() == 19
+    _fake(square, square.job_ids[-2:])
+    ex.reload()
+    assert (ex.model.df["status"] == "completed").sum() == 21
+    mesh = ex._artists[0]["mesh"]
+    assert not np.ma.is_masked(mesh.get_array()) or mesh.get_array().count() == 21
+
+
+def test_a_selection_can_be_explored_again(cube: Any) -> None:
+    df = results(cube)
+    ex = explore(sel(df, force=3.0))
+    assert ex.model.bundle == str(cube.path)  # from the table's attrs: clicks still load jobs
+    assert ex.model.dims == [("drive_freq",), ("damping",)] and ex.model.kind == "heatmap"
+    assert len(ex.selection) == 15
+    ex.show_job(ex.selection["job_id"].iloc[0])
+    assert ex.job_figure.axes
+
+
+def test_bad_choices_say_which_columns_exist(square: Any) -> None:
+    m = ExplorerModel(results(square))
+    with pytest.raises(ParameterError, match="not a column.*drive_freq"):
+        m.set(x="frequency")
+    with pytest.raises(ParameterError, match="choose one of points, lines, heatmap"):
+        m.set(kind="bars")
+    m.set(kind="heatmap", y="amplitude")
+    assert m.problem == "a heatmap needs two different scanned parameters as x and y"
+    with pytest.raises(ParameterError, match="never takes the value"):
+        m.pin("damping", 0.3)
+
+
+def test_the_explorer_displays_as_a_widget(square: Any) -> None:
+    ex = explore(square)
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    ex.close()
+
+
+def test_a_scan_without_results_yet_explores_once_they_come(tmp_path: Path) -> None:
+    b = create(make_scan("demo", drive_freq=Linspace(0.5, 1.5, 4)), tmp_path / "empty")
+    ex = explore(b)
+    assert ex.model.y is None and ex.message.value == "choose x and y"
+    _fake(b, b.job_ids)
+    ex.reload()
+    assert (ex.model.x, ex.model.y) == ("drive_freq", "amplitude") and ex.y.value == "amplitude"
+    assert "4 points" in ex.message.value

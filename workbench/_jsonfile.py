@@ -1,0 +1,41 @@
+"""Small JSON records inside a bundle (runs, submissions), changed safely by several processes."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["locked_json"]
+
+T = TypeVar("T")
+
+
+@contextmanager
+def locked_json(path: str | os.PathLike[str], default: Callable[[], T]) -> Iterator[T]:
+    """Read-modify-write the JSON file at ``path`` under an exclusive ``flock``.
+
+    Yields the parsed content (``default()`` for a missing or empty file); what
+    the caller changed in it is written back, and nothing is written when it
+    did not change.
+    """
+    fd = os.open(Path(path), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        raw = b""
+        while chunk := os.read(fd, 1 << 16):
+            raw += chunk
+        data: Any = json.loads(raw) if raw.strip() else default()
+        before = json.dumps(data, sort_keys=True)
+        yield data
+        if json.dumps(data, sort_keys=True) != before:
+            out = json.dumps(data, indent=1).encode()
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, out)
+    finally:
+        os.close(fd)  # releases the lock
