@@ -106,7 +106,7 @@ def test_a_generated_notebook_runs_with_nbclient(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["03_explore_results.ipynb", "04_declare_a_job_type.ipynb"])
+@pytest.mark.parametrize("name", ["03_explore_results.ipynb", "04_declare_a_job_type.ipynb", "05_tdse_intensity_scan.ipynb"])
 def test_the_example_notebooks_run(tmp_path, name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     _execute(nb, tmp_path)
