@@ -59,6 +59,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import _names
 from .submit import HOLD_EXIT_SUBCODE, read_items
 
+#: Seconds between full listings of ``outputs/`` (between them only jobs with new events are checked).
+FULL_OUTPUT_SCAN_SECONDS = 30.0
+
 if TYPE_CHECKING:
     from .bundle import Bundle
 
@@ -588,6 +591,7 @@ class ScanState:
         self.unparsable = False
         self._finished: set[str] = set()
         self._outputs_mtime: int | None = None
+        self._last_full_scan = 0.0
         self._dead: set[int] = set()
         self._reader: _Reader = (_FastReader if reader == "fast" else _CondorReader)(bundle.log_path)
         self._use_cache = cache
@@ -902,33 +906,58 @@ class ScanState:
                 changed.add(jid)
         self._submissions = subs
 
-    def _read_outputs(self) -> set[str]:
+    def _read_outputs(self, changed: set[str], full: bool) -> set[str]:
+        """Result files that appeared since the last read.
+
+        Between full listings only the jobs whose events just said they ended
+        are looked at (one ``stat`` each), so a refresh of a 100,000-job scan
+        costs what is new; the whole ``outputs/`` folder is listed on the first
+        read, with ``full=True``, and every :data:`FULL_OUTPUT_SCAN_SECONDS`,
+        which finds results that arrived without events (copied by hand, or
+        synced ahead of the log).
+        """
         outputs = self.bundle.path / _names.OUTPUTS
-        try:
-            mtime = outputs.stat().st_mtime_ns
-        except FileNotFoundError:
-            return set()
-        if mtime == self._outputs_mtime:
-            return set()  # no file came or went: skip listing a big folder
-        self._outputs_mtime = mtime
-        found = self.bundle.finished_ids() & self.jobs.keys()
+        now = time.monotonic()
+        if full or self._outputs_mtime is None or now - self._last_full_scan >= FULL_OUTPUT_SCAN_SECONDS:
+            self._last_full_scan = now
+            try:
+                mtime = outputs.stat().st_mtime_ns
+            except FileNotFoundError:
+                return set()
+            if mtime == self._outputs_mtime:
+                return set()  # no file came or went: skip listing a big folder
+            self._outputs_mtime = mtime
+            found = self.bundle.finished_ids() & self.jobs.keys()
+        else:
+            suffix = _names.RESULT_SUFFIX
+            found = {
+                j
+                for j in changed
+                if j not in self._finished
+                and self.jobs[j].state in ("completed", "failed", "held")
+                and os.path.exists(outputs / f"{j}{suffix}")
+            }
         new = found - self._finished
         self._finished |= new
         return new
 
-    def update(self) -> set[str]:
-        """Read new submissions, events and results; return the ids of jobs whose record changed."""
+    def update(self, *, full: bool = False) -> set[str]:
+        """Read new submissions, events and results; return the ids of jobs whose record changed.
+
+        ``full=True`` also lists every result file (see :meth:`_read_outputs`),
+        as "Sync now" does.
+        """
         # A big read makes millions of small objects that all stay alive; the cyclic garbage
         # collector would scan them over and over (a third of the time) and find nothing.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._update()
+            return self._update(full)
         finally:
             if enabled:
                 gc.enable()
 
-    def _update(self) -> set[str]:
+    def _update(self, full: bool = False) -> set[str]:
         changed: set[str] = set()
         if not self._started:
             self._started = True
@@ -936,7 +965,7 @@ class ScanState:
                 changed |= {j for j, r in self.jobs.items() if r.state != "unsubmitted"}
         self._read_submissions(changed)
         changed |= self._read_events()
-        new = self._read_outputs()
+        new = self._read_outputs(changed, full)
         changed |= new
         for jid in new | (changed & self._finished):
             rec = self.jobs[jid]

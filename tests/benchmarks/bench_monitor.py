@@ -25,6 +25,8 @@ read from scratch.
 
 from __future__ import annotations
 
+from typing import Any
+
 import argparse
 import json
 import math
@@ -160,10 +162,10 @@ def main() -> None:
         state_update = m.model.state.update
         timed: dict[str, float] = {}
 
-        def timed_update() -> set[str]:
+        def timed_update(**kwargs: Any) -> set[str]:
             t0 = time.perf_counter()
             try:
-                return state_update()
+                return state_update(**kwargs)
             finally:
                 timed["state"] = time.perf_counter() - t0
 

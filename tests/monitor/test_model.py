@@ -147,14 +147,23 @@ def test_a_refresh_reads_only_new_result_files(make_bundle: Any, monkeypatch: py
     reads.clear()
     m.refresh()
     assert reads == []
-    complete(b, ids[3], {"value": 3.0})  # a result that arrives before its event (e.g. synced first)
+    # Between full listings only jobs with new events are looked at: a result that
+    # arrives before its event is read when the event comes, once.
+    complete(b, ids[3], {"value": 3.0})
+    m.refresh()
+    assert reads == []
+    log.write(format_execute(1, 3, at(3)) + format_terminated(1, 3, 0, 0.1, at(4)))
     m.refresh()
     assert reads == [ids[3]]
-    log.write(format_execute(1, 3, at(3)) + format_terminated(1, 3, 0, 0.1, at(4)))
     reads.clear()
     m.refresh()
     assert reads == []
-    assert list(m.column("value")[:4]) == [0.0, 1.0, 2.0, 3.0]
+    # "Sync now" looks at every result file: one copied in without any event is found.
+    complete(b, ids[4], {"value": 4.0})
+    m.full_next = True
+    m.refresh()
+    assert reads == [ids[4]]
+    assert list(m.column("value")) == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
 def test_large_backlogs_are_read_in_portions(make_bundle: Any) -> None:

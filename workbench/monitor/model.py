@@ -380,6 +380,8 @@ class MonitorModel:
     ) -> None:
         from ..state import STATES, ScanState
 
+        #: List every result file on the next refresh ("Sync now"), not only jobs with new events.
+        self.full_next = False
         self.bundle = bundle
         self.state = state if state is not None else ScanState(bundle)
         self.sync = sync
@@ -509,7 +511,8 @@ class MonitorModel:
                     self.sync()
                 except Exception as e:  # noqa: BLE001 - shown in the panel; the next refresh tries again
                     delta.sync_error = f"{type(e).__name__}: {e}"
-            changed = self.state.update()
+            full, self.full_next = self.full_next, False
+            changed = self.state.update(full=full)
             jobs = self.state.jobs
             snaps = [JobSnapshot.of(jobs[j]) for j in changed if j in jobs]
             if self._initial:

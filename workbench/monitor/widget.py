@@ -292,7 +292,8 @@ class Monitor:
         return change
 
     def sync_now(self) -> None:
-        """Refresh at once (also while paused)."""
+        """Refresh at once (also while paused), looking at every result file."""
+        self.model.full_next = True
         if self.poller.running:
             self.poller.wake(force=True)
         else:
