@@ -147,11 +147,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted: finished jobs are kept; run the same command again to resume.", file=sys.stderr)
         return 130
+    return _report_run(report, bundle, args.bundle)
+
+
+def _report_run(report: Any, bundle: Any, path: str) -> int:
+    """Print how a run ended and the first failures; the exit code is 1 when any job failed."""
     print(report)
     for jid, err in report.failed[:10]:
         print(f"  failed {jid}: {err}  (log: {bundle.stderr_path(jid)})")
     if len(report.failed) > 10:
-        print(f"  ... and {len(report.failed) - 10} more; see `workbench status {_quote(args.bundle)} --jobs failed`")
+        print(f"  ... and {len(report.failed) - 10} more; see `workbench status {_quote(path)} --jobs failed`")
     return 1 if report.failed else 0
 
 
@@ -223,12 +228,7 @@ def _run_over_ssh(args: argparse.Namespace, bundle: Any) -> int:
             print("\nInterrupted: the remote run was stopped; finished jobs are kept; run the same command again to resume.",
                   file=sys.stderr)  # fmt: skip
             return 130
-    print(report)
-    for jid, err in report.failed[:10]:
-        print(f"  failed {jid}: {err}  (log: {bundle.stderr_path(jid)})")
-    if len(report.failed) > 10:
-        print(f"  ... and {len(report.failed) - 10} more; see `workbench status {_quote(args.bundle)} --jobs failed`")
-    return 1 if report.failed else 0
+    return _report_run(report, bundle, args.bundle)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -178,24 +178,9 @@ def schedd_class() -> type[FakeSchedd]:
 # A submit host over SSH
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def submit_sshd(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The session's OpenSSH server (``sshd`` of ``tests/sshd.py`` when loaded with ``-p sshd``, else our own)."""
-    try:
-        yield request.getfixturevalue("sshd")
-        return
-    except pytest.FixtureLookupError:
-        pass
-    from sshd import SSHServer, sshd_missing_reason
-
-    reason = sshd_missing_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    server = SSHServer(tmp_path_factory.mktemp("condor-sshd"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def submit_sshd(sshd: Any) -> Any:
+    """The session's OpenSSH server (``tests/sshd.py``), standing in as the submit host."""
+    return sshd
 
 
 @pytest.fixture(scope="session")
