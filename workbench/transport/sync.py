@@ -1229,32 +1229,35 @@ class _Mirror:
         path = shlex.quote("./" + f.path)
         script = f"cd -- {shlex.quote(self.root)} && exec tail -c +{offset + 1} {path}"
         channel = self._open_command(_sh(script))
-        remaining = f.size - offset
-        got = 0
         try:
             channel.settimeout(max(60.0, self.conn.settings.timeout * 3))
             channel.shutdown_write()
-            while remaining > 0:
-                data = channel.recv(min(CHUNK, remaining))
-                if not data:
-                    break
-                _write(out, data, f.path)
-                got += len(data)
-                remaining -= len(data)
-                self._done_bytes += len(data)
-                self.report.bytes_transferred += len(data)
-                self._progress("transferring", f.path)
-                self._check_stop()
+            got = self._pump(channel.recv, out, f, f.size - offset)
             # A command that ended gives an exit status; a dropped link gives -1.
-            if remaining > 0 and (channel.recv_exit_status() == -1 or not self.conn.connected):
+            if got < f.size - offset and (channel.recv_exit_status() == -1 or not self.conn.connected):
                 raise EOFError(f"connection closed while fetching {f.path}")
         finally:
             channel.close()
         return got
 
+    def _pump(self, read: Callable[[int], bytes], out: Any, f: _RemoteFile, size: int, *, progress: bool = True) -> int:
+        """Copy up to ``size`` bytes from ``read`` into ``out``, counting them; returns how many came."""
+        got = 0
+        while got < size:
+            data = read(min(CHUNK, size - got))
+            if not data:
+                break
+            _write(out, data, f.path)
+            got += len(data)
+            self._done_bytes += len(data)
+            self.report.bytes_transferred += len(data)
+            if progress:
+                self._progress("transferring", f.path)
+                self._check_stop()
+        return got
+
     def _sftp_into(self, out: Any, f: _RemoteFile, offset: int) -> int:
         sftp = self._sftp()
-        got = 0
         try:
             src = sftp.open(posixpath.join(self.root, f.path), "rb")
         except FileNotFoundError:
@@ -1263,20 +1266,7 @@ class _Mirror:
             src.seek(offset)
             # Prefetch pipelines many reads; without it paramiko crawls (~30x slower).
             src.prefetch(f.size)
-            remaining = f.size - offset
-            while remaining > 0:
-                data = src.read(min(CHUNK, remaining))
-                if not data:
-                    break
-                _write(out, data, f.path)
-                got += len(data)
-                remaining -= len(data)
-                self._done_bytes += len(data)
-                self.report.bytes_transferred += len(data)
-                if f.size > CHUNK:
-                    self._progress("transferring", f.path)
-                    self._check_stop()
-        return got
+            return self._pump(src.read, out, f, f.size - offset, progress=f.size > CHUNK)
 
     def _remove_stale_parts(self) -> None:
         # Leftovers of attempts killed hard (the process, not the link); only
