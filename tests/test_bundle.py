@@ -29,7 +29,9 @@ def test_layout_and_golden_files_in_a_path_with_spaces_and_quotes(tmp_path):
     assert sorted(os.listdir(path)) == sorted(
         [_names.INFO, _names.INPUTS, _names.LOGS, _names.OUTPUTS, *TEXT_FILES]
     )
-    assert len(os.listdir(path / _names.INPUTS)) == 6
+    # One input per job, in a folder named after the first two characters of its id.
+    inputs = sorted(p.relative_to(path).as_posix() for p in (path / _names.INPUTS).rglob("*") if p.is_file())
+    assert inputs == sorted(f"inputs/{j[:2]}/{j}.json" for j in b.job_ids)
     assert os.listdir(path / _names.OUTPUTS) == [] and os.listdir(path / _names.LOGS) == []
     # No temporary directories are left beside the bundle.
     assert os.listdir(path.parent) == [NAME]
@@ -143,8 +145,27 @@ def test_opening_what_is_not_a_bundle(tmp_path):
     b = create(small_scan(), tmp_path / "b")
     info = dict(b.info, format=99)
     (b.path / _names.INFO).write_bytes(pickle.dumps(info))
-    with pytest.raises(BundleFormatError, match="format 99, but this workbench reads format 1"):
+    with pytest.raises(BundleFormatError, match="format 99, but this workbench reads formats 1, 2"):
         open_bundle(b.path)
+
+
+def test_a_format_1_bundle_with_unsharded_inputs_still_runs(tmp_path):
+    """Bundles written before inputs were sharded keep working: same results, nothing to convert."""
+    from workbench.executors.local import run
+    from workbench.results import results
+
+    b = create(small_scan(), tmp_path / "old")
+    first = b.input(b.job_ids[0])
+    for jid in b.job_ids:  # the format-1 layout: inputs/<job_id>.json
+        os.rename(b.input_path(jid), b.path / _names.INPUTS / _names.input_name(jid))
+    for shard in {jid[:2] for jid in b.job_ids}:
+        os.rmdir(b.path / _names.INPUTS / shard)
+    (b.path / _names.INFO).write_bytes(pickle.dumps(dict(b.info, format=1)))
+    old = open_bundle(b.path)
+    assert old.input(old.job_ids[0]) == first
+    run(old, workers=1, progress=False)
+    df = results(old)
+    assert (df["status"] == "completed").all() and sorted(df["y"]) == [1, 1, 4, 4, 9, 9]
 
 
 def test_info_pickle_that_would_run_code_is_refused(tmp_path):

@@ -3,7 +3,7 @@
 A bundle is one directory::
 
     info.pkl            metadata (format version, job type, scan, counts, versions, host)
-    inputs/             one JSON input per job: <job_id>.json
+    inputs/             one JSON input per job: <first 2 characters of job_id>/<job_id>.json
     logs/               the event log (scan.log) and per-job stdout/stderr
     outputs/            per job: <job_id>.result.json (+ <job_id>.arrays.npz)
     parameters.txt      the scan for people: each parameter, its source and values
@@ -66,7 +66,7 @@ class BundlePlan:
             "",
             "Files:",
             f"  {_names.INFO}",
-            f"  {_names.INPUTS}/  ({len(self.inputs):,} files, e.g. {_names.input_name(self.job_ids[0])})",
+            f"  {_names.INPUTS}/  ({len(self.inputs):,} files, e.g. {_names.input_relpath(self.job_ids[0])})",
             f"  {_names.LOGS}/",
             f"  {_names.OUTPUTS}/",
         ]
@@ -266,14 +266,18 @@ def _write_tree(plan: BundlePlan, root: Path) -> None:
     for rel, text in plan.files.items():
         _write_text(root / rel, text)
     inputs = root / _names.INPUTS
+    for shard in sorted({_names.input_shard(pid) for pid in plan.job_ids}):
+        (inputs / shard).mkdir()
     # Creating files is syscall-bound and the calls release the GIL: a few
-    # threads write 100,000 inputs about twice as fast as one.
+    # threads write 100,000 inputs about twice as fast as one (and, spread
+    # over the shard folders, do not queue on one folder's lock).
     n = len(plan.job_ids)
     chunks = [(k * n // _WRITERS, (k + 1) * n // _WRITERS) for k in range(_WRITERS)]
+    base = os.fspath(root)
 
     def write_chunk(bounds: tuple[int, int]) -> None:
         for pid, text in zip(plan.job_ids[bounds[0] : bounds[1]], plan.inputs[bounds[0] : bounds[1]]):
-            fd = os.open(inputs / f"{pid}{_names.INPUT_SUFFIX}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(os.path.join(base, _names.input_relpath(pid)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 os.write(fd, text.encode())
             finally:
@@ -386,10 +390,10 @@ class Bundle:
             info = _safepickle.load(f, what=str(path))
         if not isinstance(info, dict) or "format" not in info:
             raise BundleFormatError(f"{path} does not hold bundle metadata; the bundle is damaged.")
-        if info["format"] != _names.BUNDLE_FORMAT:
+        if info["format"] not in _names.READABLE_FORMATS:
             raise BundleFormatError(
-                f"{self.path} has bundle format {info['format']!r}, but this workbench reads format "
-                f"{_names.BUNDLE_FORMAT}. Open it with the workbench version that wrote it "
+                f"{self.path} has bundle format {info['format']!r}, but this workbench reads formats "
+                f"{', '.join(map(str, _names.READABLE_FORMATS))}. Open it with the workbench version that wrote it "
                 f"({info.get('versions', {}).get('workbench', 'unknown')}), or re-create the bundle from its scan."
             )
         return info
@@ -448,7 +452,7 @@ class Bundle:
 
     # -- paths ------------------------------------------------------------
     def input_path(self, job_id: str) -> Path:
-        return self.path / _names.INPUTS / _names.input_name(job_id)
+        return self.path / _names.input_relpath(job_id, self.info["format"])
 
     def result_path(self, job_id: str) -> Path:
         return self.path / _names.OUTPUTS / _names.result_name(job_id)

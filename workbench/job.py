@@ -191,7 +191,7 @@ def run_job(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.job", description="Run one job of a workbench bundle.")
-    parser.add_argument("input", help="the job's input file (inputs/<job_id>.json)")
+    parser.add_argument("input", help="the job's input file (inputs/<shard>/<job_id>.json)")
     parser.add_argument("--outdir", default=".", help="where to write <job_id>.result.json and .arrays.npz")
     parser.add_argument("--checkpoint-dir", default=None, help="where the checkpoint lives (default: --outdir)")
     parser.add_argument("--checkpoint-seconds", type=float, default=None, help="wall time between checkpoints")

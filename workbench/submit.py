@@ -164,7 +164,7 @@ def render_submit(
     ckpt = _names.checkpoint_name("$(job_id)")
     result = _names.result_name("$(job_id)")
     arrays = _names.arrays_name("$(job_id)")
-    inputs = [f"{_names.INPUTS}/{_names.input_name('$(job_id)')}"]
+    inputs = [_names.INPUT_MACRO]
     if s.wheels:
         inputs.append(_names.WHEELS)
     remaps = [
@@ -192,6 +192,8 @@ def render_submit(
         "",
         "should_transfer_files = YES",
         "when_to_transfer_output = ON_EXIT",
+        f"# Inputs are sharded by the first {_names.INPUT_SHARD_CHARS} characters of the job id: inputs/ab/ab....json",
+        _names.SHARD_MACRO_DEFINITION,
         f"transfer_input_files = {', '.join(inputs)}",
         "# No transfer_output_files: every file the job makes is brought back, and a failed job",
         "# (which makes none) keeps its exit code instead of a transfer error.",

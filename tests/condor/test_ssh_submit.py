@@ -103,7 +103,7 @@ def test_upload_submit_record_and_pull_the_log(make_bundle, executor, pool_bin, 
     assert sub.remote_dir == str(remote) and sub.output.endswith("3 job(s) submitted to cluster 1234.")
     assert submissions(b) == [sub]
     # The whole bundle went up, and condor_submit ran in it on the description.
-    for rel in (_names.SUBMIT, _names.ITEMS, f"{_names.INPUTS}/{_names.input_name(b.job_ids[0])}", _names.CHECKPOINTS):
+    for rel in (_names.SUBMIT, _names.ITEMS, _names.input_relpath(b.job_ids[0]), _names.CHECKPOINTS):
         assert (remote / rel).exists(), rel
     assert calls(pool_bin) == [f"condor_submit {remote} {_names.SUBMIT}"]
 

@@ -92,7 +92,11 @@ def test_every_description_parses_and_queues_every_job(make_bundle, mode, checkp
     assert sub["notification"] == "never"
 
     inputs = [x.strip() for x in sub["transfer_input_files"].split(",")]
-    assert inputs[0] == "inputs/$(job_id).json"
+    assert inputs[0] == _names.INPUT_MACRO
+    jid = b.job_ids[0]
+    sub["job_id"] = jid  # what HTCondor sets from the item: the macro names the file the bundle holds
+    assert (b.path / sub.expand("transfer_input_files").split(",")[0].strip()) == b.input_path(jid)
+    assert b.input_path(jid).is_file()
     if "wheels" in mode:
         assert inputs[1:] == [_names.WHEELS]
         assert sub["executable"] == _names.JOB_SCRIPT and sub["transfer_executable"] == "true"

@@ -107,12 +107,14 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _work(bundle_path: str, job_id: str, proc: int, cluster: int, checkpoint_seconds: float, run_function: Any) -> JobOutcome:
+def _work(
+    bundle_path: str, job_id: str, input_rel: str, proc: int, cluster: int, checkpoint_seconds: float, run_function: Any
+) -> JobOutcome:
     root = Path(bundle_path)
     writer = EventWriter(root / _names.LOGS / _names.EVENT_LOG, cluster)
     writer.executing(proc)
     outcome = run_job(
-        root / _names.INPUTS / _names.input_name(job_id),
+        root / input_rel,
         root / _names.OUTPUTS,
         checkpoint_dir=root / _names.CHECKPOINTS,
         checkpoint_seconds=checkpoint_seconds,
@@ -271,12 +273,13 @@ class LocalExecutor(Executor):
         run_function: Any,
     ) -> None:
         ckpt = bundle.settings.checkpoint_seconds
+        fmt = bundle.info["format"]
         while len(pending) < window:
             nxt = next(todo, None)
             if nxt is None:
                 return
             proc, jid = nxt
-            pending[pool.submit(_work, str(bundle.path), jid, proc, cluster, ckpt, run_function)] = proc
+            pending[pool.submit(_work, str(bundle.path), jid, _names.input_relpath(jid, fmt), proc, cluster, ckpt, run_function)] = proc
 
 
 def _notebook_run_function(bundle: Bundle) -> Any:
