@@ -6,6 +6,9 @@ from __future__ import annotations
 #: or a file's meaning changes; :func:`workbench.bundle.open_bundle` refuses
 #: versions it does not know.
 BUNDLE_FORMAT = 2
+#: Format version of the per-job result records (``outputs/<job_id>.result.json``), kept apart
+#: from the bundle's: a new bundle layout leaves the records as they are.
+RESULT_FORMAT = 1
 #: Formats this workbench still opens.  Format 1 kept every input directly
 #: in ``inputs/``; format 2 shards them (see :func:`input_relpath`).
 READABLE_FORMATS = (1, 2)

@@ -109,7 +109,7 @@ def write_result(outdir: Path, job_input: Mapping[str, Any], results: Mapping[st
     np.savez(buf, **arrays)
     _atomic_write(outdir / _names.arrays_name(job_id), buf.getvalue())
     record = {
-        "format": _names.BUNDLE_FORMAT,
+        "format": _names.RESULT_FORMAT,
         "job_id": job_id,
         "index": job_input.get("index"),
         "job_type": job_input.get("job_type"),

@@ -157,17 +157,17 @@ def parse_record(data: bytes, job_id: str, path: str | os.PathLike[str]) -> dict
     if not isinstance(rec, dict) or not isinstance(rec.get("scalars"), dict):
         raise OutputError(f"{path} is not a workbench result record (no 'scalars'); re-run job {job_id}.")
     fmt = rec.get("format")
-    if fmt != _names.BUNDLE_FORMAT:
-        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > _names.BUNDLE_FORMAT:
+    if fmt != _names.RESULT_FORMAT:
+        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > _names.RESULT_FORMAT:
             raise OutputError(
-                f"{path} has result format {fmt}, newer than this workbench reads ({_names.BUNDLE_FORMAT}); "
+                f"{path} has result format {fmt}, newer than this workbench reads ({_names.RESULT_FORMAT}); "
                 "upgrade workbench (pip install -U workbench) to read it."
             )
         upgrade = _UPGRADE.get(fmt) if isinstance(fmt, int) else None
         if upgrade is None:
             raise OutputError(
                 f"{path} has result format {fmt!r}, which this workbench cannot read (it reads format "
-                f"{_names.BUNDLE_FORMAT}); re-run job {job_id}, or convert old pickled results with "
+                f"{_names.RESULT_FORMAT}); re-run job {job_id}, or convert old pickled results with "
                 "`workbench results BUNDLE --convert-legacy`."
             )
         rec = upgrade(rec)
@@ -234,7 +234,7 @@ def _parse_block(
         if t.num_rows != len(block) or not {"format", "job_id", "scalars"} <= set(t.schema.names):
             return None
         fmt, jids, sc = t["format"], t["job_id"], t["scalars"].combine_chunks()
-        if fmt.type != pa.int64() or fmt.null_count or not pc.all(pc.equal(fmt, _names.BUNDLE_FORMAT)).as_py():
+        if fmt.type != pa.int64() or fmt.null_count or not pc.all(pc.equal(fmt, _names.RESULT_FORMAT)).as_py():
             return None
         if jids.type != pa.string() or jids.to_pylist() != [b[0] for b in block]:
             return None
@@ -276,7 +276,7 @@ def _parse_block(
         child = sc.field(i)
         columns[f.name] = child.to_pylist()
         kinds[f.name] = {kind, "none"} if child.null_count else {kind}
-    fmt_value = _names.BUNDLE_FORMAT
+    fmt_value = _names.RESULT_FORMAT
     base_rows = [
         (jid, *ident, fmt_value, 1, None, r, h, s, f, a, seq)
         for (jid, _, ident, _), r, h, s, f, a in zip(block, runtime, host, started, finished, arrays)
@@ -326,7 +326,7 @@ def _read_file(path: str) -> tuple[bytes | None, os.stat_result | None, str | No
 class _Meta:
     dir_mtime_ns: int = -1
     listed_at_ns: int = 0
-    bundle_format: int = _names.BUNDLE_FORMAT
+    bundle_format: int = _names.RESULT_FORMAT
     outputs: dict[str, set[str]] = field(default_factory=dict)  # name -> kinds seen, in first-seen order
     legacy: list[str] = field(default_factory=list)  # job ids with only an old pickled result
     generation: int = 0  # bumped by every refresh that changes the table
@@ -414,7 +414,7 @@ class ResultStore:
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         return (
             meta.get("schema") == str(SCHEMA)
-            and meta.get("bundle_format") == str(_names.BUNDLE_FORMAT)
+            and meta.get("bundle_format") == str(_names.RESULT_FORMAT)
             # A bundle re-created at the same path (or a cache copied from another bundle) starts afresh.
             and meta.get("bundle_created") == str(self.bundle.info.get("created"))
         )
@@ -434,7 +434,7 @@ class ResultStore:
                 "INSERT OR IGNORE INTO meta VALUES (?, ?)",
                 [
                     ("schema", str(SCHEMA)),
-                    ("bundle_format", str(_names.BUNDLE_FORMAT)),
+                    ("bundle_format", str(_names.RESULT_FORMAT)),
                     ("dir_mtime_ns", "-1"),
                     ("listed_at_ns", "0"),
                     ("outputs", "[]"),

@@ -280,7 +280,7 @@ def test_records_keep_the_format_and_metadata(demo_bundle, fake):
     with ResultStore(demo_bundle) as st:
         st.refresh()
         rec = st.record(jid)
-        assert rec["format"] == _names.BUNDLE_FORMAT
+        assert rec["format"] == _names.RESULT_FORMAT
         assert rec["host"] == "testhost" and rec["ok"] is True
         assert rec["arrays"] == ["trajectory"]
         assert rec["scalars"]["converged"] is True and rec["scalars"]["steps"] == 100
