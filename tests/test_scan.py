@@ -127,3 +127,33 @@ def test_point_ids_are_the_same_in_another_process():
     assert GOLDEN[0][2] == hashlib.sha256(
         b'{"job_type":"demo","params":{"damping":0.1,"drive_freq":1.0,"force":1.0,"periods":60,"rtol":1e-08}}'
     ).hexdigest()[:16]
+
+
+def test_a_long_axis_gives_the_same_points_and_ids_as_plain_numbers():
+    """Long axes are kept as arrays inside the scan; the points, ids and checks do not change."""
+    s = scan(JT, x=np.arange(-1500, 1500), mode=["a", "b"])
+    xs = range(-1500, 1500)
+    expected = [{**JT.defaults(), "x": x, "mode": m} for x in xs for m in ("a", "b")]
+    got = list(s.points())
+    assert got == expected and all(type(p["x"]) is int for p in got[:5])
+    assert [s.point_id(p) for p in got[:3]] == [point_id(JT.name, p) for p in expected[:3]]
+    assert s.point(2 * 1500 + 1) == {**JT.defaults(), "x": 0, "mode": "b"}
+    assert s.dimensions[0].values[3] == (-1497,) and s.dimensions[0].values[:2] == ((-1500,), (-1499,))
+    # The corners come from the array's extremes: 13 is not at a corner, -1500 and 1499 are.
+    assert [e.message for e in s.errors] == ["x = 1499 is above 1000, where this job type is not valid"]
+
+
+def test_a_repeat_in_a_long_axis_is_found_quickly_and_named():
+    vals = list(range(-10_000, 10_001))
+    vals[15_000] = vals[17]
+    with pytest.raises(ScanError, match=r"x repeats the value -9983 \(positions 18 and 15001\)"):
+        scan(JT, x=vals)
+    with pytest.raises(ScanError, match=r"x and fail_on repeats the value \(0, 2\) \(positions 1 and 1501\)"):
+        scan(JT, x=[*range(1500), *range(1500)], fail_on=[*([2] * 1500), *([2] * 1500)], zip=[("x", "fail_on")])
+
+
+def test_zipped_long_axes_pair_element_by_element():
+    s = scan(JT, x=np.arange(0, 2000), fail_on=np.arange(2000, 0, -1), zip=[("x", "fail_on")])
+    assert len(s) == 2000 and s.shape == (2000,)
+    assert s.point(5)["x"] == 5 and s.point(5)["fail_on"] == 1995
+    assert s.dimensions[0].column("fail_on")[0] == 2000

@@ -97,3 +97,35 @@ def test_long_axes_are_checked_as_strictly_as_short_ones():
         Values((1, 2, 2.5, *range(3, 4000), 4001.0, *range(4002, 5000))).values(I)
     floats = Linspace(0.0, 1.0, 2000).values(F)
     assert all(type(v) is float for v in floats) and floats[-1] == 1.0
+
+
+def test_long_numeric_axes_behave_as_the_tuple_of_python_numbers_they_stand_for():
+    """A long linspace/arange/expression axis is kept as an array, but every reader sees plain numbers."""
+    import pickle
+
+    from workbench.sources import NumericValues
+
+    expected = tuple(np.linspace(0.5, 1.5, 5001).tolist())
+    for src in (Linspace(0.5, 1.5, 5001), Expr("np.linspace(0.5, 1.5, 5001)"), Values(expected)):
+        vals = src.values(F)
+        assert isinstance(vals, NumericValues)
+        assert vals == expected and expected == tuple(vals) and hash(vals) == hash(expected)
+        assert len(vals) == 5001 and type(vals[0]) is float and vals[-1] == 1.5 and vals[1:3] == expected[1:3]
+        assert list(vals) == list(expected) and np.asarray(vals).dtype == float
+        assert pickle.loads(pickle.dumps(vals)) == vals
+        with pytest.raises(ValueError):
+            vals.array[0] = 9.0  # read-only: nobody changes a scan's values behind its back
+    ints = Arange(0, 3000).values(I)
+    assert ints == tuple(range(3000)) and type(ints[5]) is int and np.asarray(ints).dtype == np.int64
+    # Whole floats for an int parameter become ints, as for short axes.
+    assert Linspace(0, 2999, 3000).values(I) == tuple(range(3000))
+    assert type(Linspace(0, 2999, 3000).values(I)[7]) is int
+
+
+def test_long_array_axes_name_the_first_bad_value():
+    with pytest.raises(ParameterError, match=r"value 3001 of 3001 from linspace\(0.0, 1.5, 3001\) is invalid.*above"):
+        Linspace(0.0, 1.5, 3001).values(Param("p", "float", 0.5, min=0.0, max=1.4995))
+    with pytest.raises(ParameterError, match=r"value 2 of 2000 .* is not a whole number"):
+        Linspace(0, 1, 2000).values(I)
+    with pytest.raises(ParameterError, match=r"value 2000 of 2000 .* is not finite"):
+        Values((*np.linspace(0, 1, 1999).tolist(), float("inf"))).values(F)

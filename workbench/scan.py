@@ -24,7 +24,7 @@ import numpy as np
 from .errors import ScanError
 from .jobtype import Cost, JobType, Problem
 from .registry import get_job_type
-from .sources import Source, Value, as_source, source_from_dict
+from .sources import NumericValues, Source, Value, as_source, source_from_dict
 
 __all__ = ["Scan", "Dimension", "ScanCost", "scan", "point_id", "canonical_json", "MAX_POINTS"]
 
@@ -58,7 +58,66 @@ def point_id(job_type: str, point: Mapping[str, Any], *, canonical: str | None =
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
 
 
-def _distinct(cols: list[tuple[Any, ...]], steps: tuple[tuple[Any, ...], ...]) -> bool:
+class _Steps(Sequence[tuple[Any, ...]]):
+    """The steps of a dimension whose columns are all long numeric axes: tuples made on demand.
+
+    Behaves as the tuple of step tuples it stands for; :meth:`Dimension.column`
+    and the checks use the columns' arrays instead of making a million tuples.
+    """
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: tuple[NumericValues, ...]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(zip(*(c[i] for c in self.columns)))
+        return tuple(c[i] for c in self.columns)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*(c.tolist() for c in self.columns))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return np.stack([np.asarray(c, dtype=dtype) for c in self.columns], axis=1)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Steps):
+            return self.columns == other.columns
+        if isinstance(other, (tuple, list)):
+            return len(other) == len(self) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+
+def _steps_distinct(steps: _Steps) -> bool:
+    """Whether every step differs, from the columns' arrays."""
+    arrays = [c.array for c in steps.columns]
+    for a in arrays:
+        d = np.diff(a)
+        if (d > 0).all() or (d < 0).all():  # monotone: distinct without sorting (linspace & co.)
+            return True
+    if len(arrays) == 1:
+        return bool(np.unique(arrays[0]).size == arrays[0].size)
+    return bool(len(np.unique(np.stack(arrays, axis=1), axis=0)) == len(steps))
+
+
+def _first_repeat(steps: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
+    """Positions of the first step that repeats an earlier one."""
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, st in enumerate(steps):
+        if st in seen:
+            return seen[st], i
+        seen[st] = i
+    raise ValueError("no repeated step")
+
+
+def _distinct(cols: list[tuple[Any, ...]], steps: Sequence[tuple[Any, ...]]) -> bool:
     """Whether every step of a dimension differs (numpy for long numeric axes)."""
     if len(cols) == 1 and len(steps) > 1000:
         col = cols[0]
@@ -77,7 +136,9 @@ class Dimension:
     """One dimension of a scan: a single axis, or a zip group of axes paired element by element."""
 
     names: tuple[str, ...]
-    values: tuple[tuple[Any, ...], ...]  # one tuple per step, one entry per name
+    #: One tuple per step, one entry per name: a tuple of tuples, or for long numeric axes a
+    #: sequence that makes them on demand (and behaves as that tuple).
+    values: Sequence[tuple[Any, ...]]
 
     def __len__(self) -> int:
         return len(self.values)
@@ -86,8 +147,11 @@ class Dimension:
     def label(self) -> str:
         return self.names[0] if len(self.names) == 1 else "(" + ", ".join(self.names) + ")"
 
-    def column(self, name: str) -> tuple[Any, ...]:
+    def column(self, name: str) -> Sequence[Any]:
+        """The values of ``name`` step by step (a tuple, or a :class:`~workbench.sources.NumericValues`)."""
         i = self.names.index(name)
+        if isinstance(self.values, _Steps):
+            return self.values.columns[i]
         return tuple(v[i] for v in self.values)
 
 
@@ -190,14 +254,20 @@ class Scan:
             names = grouped.get(p.name, (p.name,))
             done.update(names)
             cols = [self._values[n] for n in names]
-            steps = tuple(zip(*cols))
-            if len(steps) > 1 and not _distinct(cols, steps):
-                dup = next(s for s in steps if steps.count(s) > 1)
-                where = [i for i, s in enumerate(steps) if s == dup]
+            steps: Sequence[tuple[Any, ...]]
+            if len(cols[0]) > 1 and all(isinstance(c, NumericValues) for c in cols):
+                steps = _Steps(tuple(cols))  # type: ignore[arg-type]
+                distinct = _steps_distinct(steps)
+            else:
+                steps = tuple(zip(*cols))
+                distinct = len(steps) <= 1 or _distinct(cols, steps)  # type: ignore[arg-type]
+            if not distinct:
+                first, again = _first_repeat(steps)
+                dup = steps[first]
                 shown = dup[0] if len(names) == 1 else dup
                 raise ScanError(
-                    f"{' and '.join(names)} repeats the value {shown!r} (positions {where[0] + 1} and "
-                    f"{where[1] + 1}); every point of a scan must be distinct. Remove the repeated value."
+                    f"{' and '.join(names)} repeats the value {shown!r} (positions {first + 1} and "
+                    f"{again + 1}); every point of a scan must be distinct. Remove the repeated value."
                 )
             dims.append(Dimension(names, steps))
         return tuple(dims)
@@ -268,9 +338,12 @@ class Scan:
         candidates: list[list[int]] = []
         for d in self.dimensions:
             idx = {0, len(d) - 1}
-            for j in range(len(d.names)):
-                col = [s[j] for s in d.values]
-                if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in col):
+            for name in d.names:
+                col = d.column(name)
+                if isinstance(col, NumericValues):
+                    idx.add(int(np.argmin(col.array)))
+                    idx.add(int(np.argmax(col.array)))
+                elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in col):
                     idx.add(int(np.argmin(col)))
                     idx.add(int(np.argmax(col)))
             candidates.append(sorted(idx))

@@ -9,9 +9,9 @@ them, and describes itself for people (``parameters.txt``) and for machines
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
@@ -27,6 +27,7 @@ __all__ = [
     "Arange",
     "Expr",
     "MAX_AXIS_VALUES",
+    "NumericValues",
     "source_from_dict",
     "as_source",
 ]
@@ -66,29 +67,128 @@ def _as_count(name: str, field: str, v: Any) -> int:
     return n
 
 
-def _check_numbers(param: Any, raw: list[Any]) -> tuple[Any, ...] | None:
-    """Check a long numeric list at once with numpy; ``None`` when any value needs a closer look.
+#: Axes at least this long are checked with numpy, and those made by numpy
+#: (linspace, ..., an expression giving an array) are kept as arrays.
+_LONG = 1000
 
-    Returns what :meth:`Param.check` would return for each value; the slow
+
+class NumericValues(Sequence[Any]):
+    """The values of a long numeric axis, kept as one read-only numpy array.
+
+    It stands for the tuple of Python numbers it holds: indexing and
+    iterating give Python ``float`` (or ``int``) values, slices give tuples,
+    and it compares equal to that tuple.  Code that needs many values at once
+    takes the array without a copy (``np.asarray(values)`` or
+    :attr:`array`).  Making a million Python floats and checking them one by
+    one takes about a second; counting, first and last values, extremes,
+    distinctness and cost samples need only the array.
+    """
+
+    __slots__ = ("_array", "_list")
+
+    def __init__(self, array: np.ndarray) -> None:
+        # Takes the array over (and makes it read-only): pass one nobody else writes to.
+        a = np.asarray(array)
+        if a.ndim != 1 or a.dtype.kind not in "fi":
+            raise ValueError(f"NumericValues holds a 1-D float or int array, not {a.dtype} of shape {a.shape}")
+        a.flags.writeable = False
+        self._array = a
+        self._list: list[Any] | None = None
+
+    @property
+    def array(self) -> np.ndarray:
+        """The values as a read-only numpy array (float64 or int64)."""
+        return self._array
+
+    def tolist(self) -> list[Any]:
+        """The values as Python numbers (made once, then kept)."""
+        if self._list is None:
+            self._list = self._array.tolist()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Any, ...]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return tuple(self._array[i].tolist())
+        return self._array[i].item()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.tolist())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy:
+            return np.array(self._array, dtype=dtype, copy=True)
+        return self._array if dtype is None else self._array.astype(dtype, copy=False)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NumericValues):
+            return bool(np.array_equal(self._array, other._array))
+        if isinstance(other, (tuple, list)):
+            return len(other) == len(self) and tuple(self.tolist()) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.tolist()))  # equal to the tuple it stands for, so the same hash
+
+    def __repr__(self) -> str:
+        return f"NumericValues({self._array!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (NumericValues, (np.array(self._array),))
+
+
+def _check_array(param: Any, arr: np.ndarray) -> NumericValues | None:
+    """Check a long numeric array at once; ``None`` when a value needs a closer look (or the axis is short).
+
+    Holds what :meth:`Param.check` would return for each value; the slow
     path then finds the offending value and words the error.
     """
-    if len(raw) < 1000 or param.kind not in ("float", "int"):
+    if len(arr) < _LONG or param.kind not in ("float", "int") or arr.ndim != 1 or arr.dtype.kind not in "fiu":
         return None
-    if not all(type(v) in (int, float) for v in raw):
-        return None
-    arr = np.asarray(raw, dtype=float)
-    ok = np.isfinite(arr)
+    if arr.dtype.kind in "iu":
+        if param.kind == "float":
+            if np.abs(arr).max() >= 2**53:  # not exactly a float: let the exact path judge
+                return None
+            arr = arr.astype(float)
+        elif arr.dtype != np.int64:
+            if arr.dtype.kind == "u" and arr.max() >= 2**63:
+                return None
+            arr = arr.astype(np.int64)
+        ok = np.ones(len(arr), dtype=bool)
+    else:
+        arr = arr.astype(float, copy=False)
+        ok = np.isfinite(arr)
     if param.min is not None:
         ok &= arr > param.min if param.strict_min else arr >= param.min
     if param.max is not None:
         ok &= arr <= param.max
-    if param.kind == "int":
-        ok &= arr == np.round(arr)
+    if param.kind == "int" and arr.dtype.kind == "f":
         # Large ints are not exactly representable as floats: let the exact path judge them.
-        ok &= np.abs(arr) < 2**53
+        ok &= (arr == np.round(arr)) & (np.abs(arr) < 2**53)
+        if ok.all():
+            arr = arr.astype(np.int64)
     if not ok.all():
         return None
-    return tuple(int(v) for v in raw) if param.kind == "int" else tuple(float(v) for v in raw)
+    return NumericValues(arr)
+
+
+def _check_numbers(param: Any, raw: list[Any]) -> NumericValues | None:
+    """:func:`_check_array` for a long list of Python numbers (``None`` when any is not a plain number)."""
+    if len(raw) < _LONG or param.kind not in ("float", "int"):
+        return None
+    if not all(type(v) in (int, float) for v in raw):
+        return None
+    try:
+        arr = np.asarray(raw)
+    except (OverflowError, ValueError):
+        return None
+    return _check_array(param, arr)
 
 
 @dataclass(frozen=True)
@@ -99,6 +199,11 @@ class Source:
 
     def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
         """The values, unchecked (Python scalars).  ``name`` is used in messages."""
+        raw = self._raw(name, names)
+        return raw.tolist() if isinstance(raw, np.ndarray) else raw
+
+    def _raw(self, name: str, names: Mapping[str, float] | None) -> list[Any] | np.ndarray:
+        """The values, unchecked: a list of Python scalars, or a 1-D array when numpy made them."""
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -111,12 +216,18 @@ class Source:
         d.update({k: _python_scalar(v) if not isinstance(v, tuple) else list(v) for k, v in self.__dict__.items()})
         return d
 
-    def values(self, param: Any, names: Mapping[str, float] | None = None) -> tuple[Any, ...]:
-        """The values, each checked and coerced by ``param`` (a :class:`~workbench.params.Param`)."""
-        raw = self.raw_values(param.name, names)
-        fast = _check_numbers(param, raw)
+    def values(self, param: Any, names: Mapping[str, float] | None = None) -> Sequence[Any]:
+        """The values, each checked and coerced by ``param`` (a :class:`~workbench.params.Param`).
+
+        A tuple, or for a long numeric axis a :class:`NumericValues` (which
+        behaves as that tuple).
+        """
+        raw = self._raw(param.name, names)
+        fast = _check_array(param, raw) if isinstance(raw, np.ndarray) else _check_numbers(param, raw)
         if fast is not None:
             return fast
+        if isinstance(raw, np.ndarray):
+            raw = raw.tolist()
         out = []
         for i, v in enumerate(raw):
             try:
@@ -138,7 +249,7 @@ class Value(Source):
     value: Any
     kind: ClassVar[str] = "value"
 
-    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+    def _raw(self, name: str, names: Mapping[str, float] | None) -> list[Any]:
         return [self.value]
 
     def describe(self) -> str:
@@ -155,7 +266,7 @@ class Values(Source):
     def __post_init__(self) -> None:
         object.__setattr__(self, "items", tuple(_python_scalar(v) for v in self.items))
 
-    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+    def _raw(self, name: str, names: Mapping[str, float] | None) -> list[Any]:
         if not self.items:
             raise ScanError(f"{name}: the list of values is empty; give at least one value.")
         if len(self.items) > MAX_AXIS_VALUES:
@@ -177,9 +288,9 @@ class Linspace(Source):
     num: int
     kind: ClassVar[str] = "linspace"
 
-    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+    def _raw(self, name: str, names: Mapping[str, float] | None) -> np.ndarray:
         a, b = _as_number(name, "start", self.start), _as_number(name, "stop", self.stop)
-        return np.linspace(a, b, _as_count(name, "num", self.num)).tolist()
+        return np.linspace(a, b, _as_count(name, "num", self.num))
 
     def describe(self) -> str:
         return f"linspace({self.start!r}, {self.stop!r}, {self.num!r})"
@@ -195,7 +306,7 @@ class Logspace(Source):
     base: float = 10.0
     kind: ClassVar[str] = "logspace"
 
-    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+    def _raw(self, name: str, names: Mapping[str, float] | None) -> np.ndarray:
         a, b = _as_number(name, "start", self.start), _as_number(name, "stop", self.stop)
         base = _as_number(name, "base", self.base)
         if base <= 0:
@@ -205,7 +316,7 @@ class Logspace(Source):
                 f"{name}: logspace({a!r}, {b!r}) with base {base!r} overflows a float; the exponents "
                 "are powers of the base (logspace(12, 14, 3) is 1e12, 1e13, 1e14)."
             )
-        return np.logspace(a, b, _as_count(name, "num", self.num), base=base).tolist()
+        return np.logspace(a, b, _as_count(name, "num", self.num), base=base)
 
     def describe(self) -> str:
         base = "" if self.base == 10.0 else f", base={self.base!r}"
@@ -221,14 +332,14 @@ class Geomspace(Source):
     num: int
     kind: ClassVar[str] = "geomspace"
 
-    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+    def _raw(self, name: str, names: Mapping[str, float] | None) -> np.ndarray:
         a, b = _as_number(name, "start", self.start), _as_number(name, "stop", self.stop)
         if a == 0 or b == 0 or (a < 0) != (b < 0):
             raise ScanError(
                 f"{name}: geomspace({a!r}, {b!r}) needs start and stop of the same sign and non-zero; "
                 "use linspace for ranges through zero."
             )
-        return np.geomspace(a, b, _as_count(name, "num", self.num)).tolist()
+        return np.geomspace(a, b, _as_count(name, "num", self.num))
 
     def describe(self) -> str:
         return f"geomspace({self.start!r}, {self.stop!r}, {self.num!r})"
@@ -243,7 +354,7 @@ class Arange(Source):
     step: float = 1
     kind: ClassVar[str] = "arange"
 
-    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+    def _raw(self, name: str, names: Mapping[str, float] | None) -> np.ndarray:
         a, b = _as_number(name, "start", self.start), _as_number(name, "stop", self.stop)
         s = _as_number(name, "step", self.step)
         if s == 0:
@@ -256,7 +367,7 @@ class Arange(Source):
             )
         _as_count(name, "the number of values", n)
         ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (self.start, self.stop, self.step))
-        return np.arange(self.start, self.stop, self.step).tolist() if ints else np.arange(a, b, s).tolist()
+        return np.arange(self.start, self.stop, self.step) if ints else np.arange(a, b, s)
 
     def describe(self) -> str:
         return f"arange({self.start!r}, {self.stop!r}, {self.step!r})"
@@ -269,7 +380,7 @@ class Expr(Source):
     text: str
     kind: ClassVar[str] = "expr"
 
-    def raw_values(self, name: str, names: Mapping[str, float] | None = None) -> list[Any]:
+    def _raw(self, name: str, names: Mapping[str, float] | None) -> list[Any] | np.ndarray:
         from .errors import ExpressionError
         from .expr import evaluate
 
@@ -284,7 +395,7 @@ class Expr(Source):
                     "non-empty 1-D list of values.",
                     parameter=name,
                 )
-            return result.tolist()
+            return result
         if isinstance(result, (list, tuple)):
             return list(result)
         return [result]
