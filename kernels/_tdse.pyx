@@ -25,21 +25,65 @@ complex product per row) and removes ``c`` from the loop altogether::
     diag of (1 + cH)/alpha :  d_j = d0_j - 2 dx^2 F x_j,   d0_j = (1 + c(1/dx^2 + v_j)) / alpha
     (1 - cH)/alpha         :  diagonal beta - d_j, off-diagonals -1,   beta = 2/alpha
 
-The caller precomputes ``d0`` and ``beta``; ``x_j`` is computed as
-``x0 + j*dx`` rather than read (one array fewer to stream).
+The caller precomputes ``d0`` and ``beta``; ``x_j`` is computed, not read.
 
-The right-hand-side product and the Thomas forward sweep are one loop; the
-back substitution is a second loop that also accumulates the observables.
-The forward sweep is a chain of dependent complex divisions, so its speed is
-set by latency, not bandwidth: the system is eliminated from both ends at
-once ("burn at both ends"), which gives the CPU two independent chains to
-overlap, and the halves are joined by a 2x2 solve in the middle.  The
-arithmetic and its order depend only on the inputs, so results are bitwise
-reproducible on one machine and build (which checkpoint/restart relies on).
+Elimination is a chain of dependent complex divisions (~30 cycles a row), so
+its speed is set by latency, not by the arithmetic or the memory.  Two
+algorithms, both exact (no approximation beyond rounding):
+
+* Two chains: the right-hand side and the Thomas forward sweep in one loop,
+  eliminating from both ends at once so that the CPU overlaps two chains, the
+  halves joined by a 2x2 solve in the middle; back substitution outwards with
+  the observables.  Used for ``n < 128``, by the baseline build (SSE2: the
+  lanes below do not pay without 4-wide vectors and FMA), and for a step whose
+  matrix is neither diagonally dominant nor accretive (see below).
+* Lanes (the build with AVX2 + FMA, ``LANES`` true): the rows ``[0, 16K)``,
+  ``K = n // 16``, are cut into 16 lanes of ``K`` rows, each eliminated
+  top-down on its own with the unknown row above it, ``a = psi_{s-1}``, kept
+  as a spike: ``psi_j = d'_j - c'_j psi_{j+1} + P_{j+1} a`` with
+  ``P_{j+1} = -P_j c'_j`` (``P_s = 1``).  The lanes sit side by side in
+  memory (row ``k`` of every lane contiguous), so the 16 independent chains
+  run in 4-wide vectors and overlap.  The sweep also sums
+  ``SD = sum P_j d'_j`` and ``SV = sum P_j P_{j+1}``, which give the lane's
+  first row ``F = SD + SV a + P_e z`` (``z`` the row below the lane); with its
+  last row ``L = d'_e + P_e a - c'_e z`` these make a block-bidiagonal system
+  in the 32 boundary values, solved sequentially.  The fewer than 16 rows left
+  over at the bottom are eliminated upwards from row ``n-1``, like the second
+  of the two chains, and join the last lane.  Back substitution then runs
+  upwards in every lane with its ``a`` known.  ``psi``, ``d0`` and ``force``
+  are copied into the lane order once per call and ``psi`` back at the end.
+  The spikes are corner entries of the inverses of diagonal blocks, so
+  ``|P_j| <= 1`` when ``|d_j| >= 2`` for every ``j`` and ``|P_j| <= 1/eta``
+  when ``Im d_j >= eta > 0`` (real time: ``eta >= 4 dx^2/dt``); a step is done
+  with the lanes when one of these holds (``Im d0_j >= 1/1024``, or ``|d0_j|
+  - |2 dx^2 F x_j| >= 2``), else with the two chains.  ``P_j`` decays along a
+  lane and is set to zero once below ``2**-200`` (checked every 32 rows),
+  which changes nothing at double precision and keeps denormals out.
+  Traffic per point and step: the forward sweep reads ``psi`` and ``d0`` and
+  writes ``(c', d', P)``; the back substitution reads them and the force and
+  writes ``psi``: 152 bytes (the two chains: 120).
+
+The arithmetic, its order and the choice of algorithm depend only on the
+inputs and the build, so results are bitwise reproducible on one machine and
+build (which checkpoint/restart relies on); the two builds differ in the last
+bits.
 """
 
+from libc.math cimport INFINITY, fabs, sqrt
 
-cdef void _cn_steps(
+cdef extern from *:
+    """
+    #if defined(__AVX2__) && defined(__FMA__)
+    #define WORKBENCH_TDSE_LANES 1
+    #else
+    #define WORKBENCH_TDSE_LANES 0
+    #endif
+    """
+    # The lane algorithm pays only with 4-wide vectors and FMA; the baseline
+    # (SSE2) build keeps the two-chain elimination for every step.
+    const bint LANES "WORKBENCH_TDSE_LANES"
+
+cdef void _cn_steps_two_chains(
     double* psi,
     const double* d0,
     double* work,
@@ -200,6 +244,364 @@ cdef void _cn_steps(
         out_acc[s] = act + acb
 
 
+cdef enum:
+    NL = 16             # lanes: segments eliminated side by side
+    MIN_ROWS = 8        # rows per lane below which the two-chain path is used
+
+cdef double IM_MIN = 1.0 / 1024      # Im d_j above which the lanes are used without dominance
+
+
+cdef inline void _fwd_rows(
+    const double* up, const double* mid, const double* dn, const double* d0r,
+    const double* gxl, const double gk, const double beta_re, const double beta_im,
+    double* w, double* st,
+) noexcept nogil:
+    # One row of every lane.  up/mid/dn/d0r: [re NL][im NL]; w: c', d', P_{j+1} as
+    # [c re][c im][d re][d im][p re][p im] x NL; st: ct, dt, P, SD, SV (re, im) x NL.
+    # Two passes over the lanes: the divisions of all lanes first (the dependent
+    # chain), then what hangs off them, so that the chains of all lanes overlap.
+    cdef Py_ssize_t l
+    cdef double nb_re, nb_im, b_re, b_im, den_re, den_im, q
+    cdef double c_re, c_im, d_re, d_im, p_re, p_im, pn_re, pn_im
+    cdef double r_re[NL]
+    cdef double r_im[NL]
+    for l in range(NL):
+        nb_re = up[l] + dn[l]
+        nb_im = up[NL + l] + dn[NL + l]
+        b_re = d0r[l] + (gxl[l] + gk)
+        b_im = d0r[NL + l]
+        r_re[l] = (beta_re - b_re) * mid[l] - (beta_im - b_im) * mid[NL + l] - nb_re
+        r_im[l] = (beta_re - b_re) * mid[NL + l] + (beta_im - b_im) * mid[l] - nb_im
+        den_re = b_re - st[l]
+        den_im = b_im - st[NL + l]
+        q = 1.0 / (den_re * den_re + den_im * den_im)
+        c_re = den_re * q
+        c_im = -den_im * q
+        st[l] = c_re; st[NL + l] = c_im
+        w[l] = c_re; w[NL + l] = c_im
+    for l in range(NL):
+        c_re = st[l]; c_im = st[NL + l]
+        d_re = r_re[l] - st[2 * NL + l]
+        d_im = r_im[l] - st[3 * NL + l]
+        d_re, d_im = d_re * c_re - d_im * c_im, d_re * c_im + d_im * c_re
+        p_re = st[4 * NL + l]
+        p_im = st[5 * NL + l]
+        pn_re = p_im * c_im - p_re * c_re          # P_{j+1} = -P_j c'_j
+        pn_im = -(p_re * c_im + p_im * c_re)
+        st[6 * NL + l] += p_re * d_re - p_im * d_im     # SD += P_j d'_j
+        st[7 * NL + l] += p_re * d_im + p_im * d_re
+        st[8 * NL + l] += p_re * pn_re - p_im * pn_im   # SV += P_j P_{j+1}
+        st[9 * NL + l] += p_re * pn_im + p_im * pn_re
+        st[2 * NL + l] = d_re; st[3 * NL + l] = d_im
+        st[4 * NL + l] = pn_re; st[5 * NL + l] = pn_im
+        w[2 * NL + l] = d_re; w[3 * NL + l] = d_im
+        w[4 * NL + l] = pn_re; w[5 * NL + l] = pn_im
+
+
+cdef inline void _back_rows(
+    const double* w, const double* a, const double* fr, const double* xl, const double xk,
+    double* y, double* out, double* acc,
+) noexcept nogil:
+    # psi_j = d'_j - c'_j psi_{j+1} + P_{j+1} a for every lane; acc: norm, x, force sums.
+    cdef Py_ssize_t l
+    cdef double y_re, y_im, p2
+    for l in range(NL):
+        y_re = w[2 * NL + l] - (w[l] * y[l] - w[NL + l] * y[NL + l]) + (w[4 * NL + l] * a[l] - w[5 * NL + l] * a[NL + l])
+        y_im = w[3 * NL + l] - (w[l] * y[NL + l] + w[NL + l] * y[l]) + (w[4 * NL + l] * a[NL + l] + w[5 * NL + l] * a[l])
+        y[l] = y_re; y[NL + l] = y_im
+        out[l] = y_re; out[NL + l] = y_im
+        p2 = y_re * y_re + y_im * y_im
+        acc[l] += p2
+        acc[NL + l] += (xl[l] + xk) * p2
+        acc[2 * NL + l] += fr[l] * p2
+
+
+cdef inline void _obs_rows(
+    const double* v, const double* fr, const double* xl, const double xk, double* acc,
+) noexcept nogil:
+    cdef Py_ssize_t l
+    cdef double p2
+    for l in range(NL):
+        p2 = v[l] * v[l] + v[NL + l] * v[NL + l]
+        acc[l] += p2
+        acc[NL + l] += (xl[l] + xk) * p2
+        acc[2 * NL + l] += fr[l] * p2
+
+
+cdef inline void _cdiv(double a_re, double a_im, double b_re, double b_im, double* o) noexcept nogil:
+    cdef double q = 1.0 / (b_re * b_re + b_im * b_im)
+    o[0] = (a_re * b_re + a_im * b_im) * q
+    o[1] = (a_im * b_re - a_re * b_im) * q
+
+
+cdef void _lane_step(
+    double* psi, const double* d0, double* wk, const Py_ssize_t n,
+    const double beta_re, const double beta_im, const double x0, const double dx, const double fld,
+    double* out_norm, double* out_dip, double* out_acc,
+) noexcept nogil:
+    # One step with the lane layout of _cn_steps (psi rows < NL K live in PS, the
+    # tail rows in psi itself).
+    cdef Py_ssize_t K = n // NL
+    cdef Py_ssize_t M = NL * K
+    cdef Py_ssize_t R = n - M
+    cdef Py_ssize_t k, l, i, t
+    cdef double* W = _aligned(wk)
+    cdef double* PS = W + 6 * M
+    cdef double* D0 = PS + 2 * M
+    cdef double* FR = D0 + 2 * M
+    cdef double* TL = FR + n
+    cdef double st[10 * NL]
+    cdef double acc[3 * NL]
+    cdef double edge[2 * NL]
+    cdef double low[2 * NL]
+    cdef double gxl[NL]
+    cdef double xl[NL]
+    cdef double y[2 * NL]
+    cdef double A[2 * NL]
+    cdef double Lv[2 * NL]
+    cdef double al[2 * NL]
+    cdef double be[2 * NL]
+    cdef double ga[2 * NL]
+    cdef double de[2 * NL]
+    cdef double o[2]
+    cdef double g, gdx, a_re, a_im, b_re, b_im, t_re, t_im, u_re, u_im
+    cdef double sd_re, sd_im, sv_re, sv_im, pe_re, pe_im, dk_re, dk_im, ck_re, ck_im
+    cdef double ft_re, ft_im, et_re, et_im, nb_re, nb_im, r_re, r_im, q
+    cdef double den_re, den_im, p2, nrm, dip, frc, L_re, L_im, F_re, F_im
+
+    g = -2.0 * dx * dx * fld
+    gdx = g * dx
+    for l in range(NL):
+        xl[l] = x0 + (l * K) * dx
+        gxl[l] = g * xl[l]
+    for i in range(10 * NL):
+        st[i] = 0.0
+    for l in range(NL):
+        st[4 * NL + l] = 1.0        # P_s = 1
+
+    # ---- forward: every lane eliminates its own rows top-down ----
+    # The upper neighbour of row 0 of lane l is the last row of lane l-1; the
+    # lower neighbour of the last row of lane l is row 0 of lane l+1.
+    edge[0] = 0.0; edge[NL] = 0.0
+    for l in range(1, NL):
+        edge[l] = PS[2 * NL * (K - 1) + l - 1]
+        edge[NL + l] = PS[2 * NL * (K - 1) + NL + l - 1]
+    for l in range(NL - 1):
+        low[l] = PS[l + 1]; low[NL + l] = PS[NL + l + 1]
+    if R:
+        low[NL - 1] = psi[2 * M]; low[2 * NL - 1] = psi[2 * M + 1]
+    else:
+        low[NL - 1] = 0.0; low[2 * NL - 1] = 0.0
+    _fwd_rows(edge, PS, &low[0] if K == 1 else PS + 2 * NL, D0, gxl, 0.0, beta_re, beta_im, W, st)
+    for k in range(1, K):
+        if k % 32 == 0:
+            # |P_j| <= max(1, 1/eta) decays along the lane; below 2**-200 it is
+            # zero to every digit that matters, and denormals would be slow.
+            for l in range(NL):
+                if fabs(st[4 * NL + l]) + fabs(st[5 * NL + l]) < 6.2e-61:
+                    st[4 * NL + l] = 0.0; st[5 * NL + l] = 0.0
+        _fwd_rows(PS + 2 * NL * (k - 1), PS + 2 * NL * k, &low[0] if k == K - 1 else PS + 2 * NL * (k + 1),
+                  D0 + 2 * NL * k, gxl, gdx * k, beta_re, beta_im, W + 6 * NL * k, st)
+
+    # ---- tail rows M .. n-1, eliminated bottom-up (nothing below row n-1) ----
+    et_re = 0.0; et_im = 0.0; ft_re = 0.0; ft_im = 0.0
+    for t in range(R):
+        i = n - 1 - t
+        if i < n - 1:
+            nb_re = psi[2 * i + 2]; nb_im = psi[2 * i + 3]
+        else:
+            nb_re = 0.0; nb_im = 0.0
+        if i > M:
+            nb_re = nb_re + psi[2 * i - 2]; nb_im = nb_im + psi[2 * i - 1]
+        else:
+            nb_re = nb_re + PS[2 * NL * (K - 1) + NL - 1]
+            nb_im = nb_im + PS[2 * NL * (K - 1) + 2 * NL - 1]
+        b_re = d0[2 * i] + (g * x0 + gdx * i)
+        b_im = d0[2 * i + 1]
+        r_re = (beta_re - b_re) * psi[2 * i] - (beta_im - b_im) * psi[2 * i + 1] - nb_re
+        r_im = (beta_re - b_re) * psi[2 * i + 1] + (beta_im - b_im) * psi[2 * i] - nb_im
+        den_re = b_re - et_re
+        den_im = b_im - et_im
+        q = 1.0 / (den_re * den_re + den_im * den_im)
+        et_re = den_re * q
+        et_im = -den_im * q
+        r_re = r_re - ft_re
+        r_im = r_im - ft_im
+        ft_re = r_re * et_re - r_im * et_im
+        ft_im = r_re * et_im + r_im * et_re
+        TL[4 * (i - M)] = et_re; TL[4 * (i - M) + 1] = et_im
+        TL[4 * (i - M) + 2] = ft_re; TL[4 * (i - M) + 3] = ft_im
+
+    # ---- join the lanes: first row F_p and last row L_p of every lane ----
+    #   F_p = SD_p + SV_p L_{p-1} + PE_p F_{p+1},   L_p = dK_p + PE_p L_{p-1} - cK_p F_{p+1},
+    # eliminated downwards to L_p = al_p + be_p F_{p+1}, F_p = ga_p + de_p F_{p+1}.
+    a_re = 0.0; a_im = 0.0; b_re = 0.0; b_im = 0.0      # L_{p-1} = a + b F_p
+    for l in range(NL):
+        sd_re = st[6 * NL + l]; sd_im = st[7 * NL + l]
+        sv_re = st[8 * NL + l]; sv_im = st[9 * NL + l]
+        pe_re = st[4 * NL + l]; pe_im = st[5 * NL + l]
+        ck_re = st[l]; ck_im = st[NL + l]
+        dk_re = st[2 * NL + l]; dk_im = st[3 * NL + l]
+        den_re = 1.0 - (sv_re * b_re - sv_im * b_im)
+        den_im = -(sv_re * b_im + sv_im * b_re)
+        _cdiv(sd_re + (sv_re * a_re - sv_im * a_im), sd_im + (sv_re * a_im + sv_im * a_re), den_re, den_im, o)
+        ga[l] = o[0]; ga[NL + l] = o[1]
+        _cdiv(pe_re, pe_im, den_re, den_im, o)
+        de[l] = o[0]; de[NL + l] = o[1]
+        t_re = a_re + (b_re * ga[l] - b_im * ga[NL + l])
+        t_im = a_im + (b_re * ga[NL + l] + b_im * ga[l])
+        u_re = b_re * de[l] - b_im * de[NL + l]
+        u_im = b_re * de[NL + l] + b_im * de[l]
+        a_re = dk_re + (pe_re * t_re - pe_im * t_im)
+        a_im = dk_im + (pe_re * t_im + pe_im * t_re)
+        b_re = (pe_re * u_re - pe_im * u_im) - ck_re
+        b_im = (pe_re * u_im + pe_im * u_re) - ck_im
+        al[l] = a_re; al[NL + l] = a_im
+        be[l] = b_re; be[NL + l] = b_im
+    # The row below the lanes: F_NL = ft - et L_{NL-1} (first tail row), or 0.
+    if R:
+        ft_re = TL[2]; ft_im = TL[3]
+        et_re = TL[0]; et_im = TL[1]
+        _cdiv(a_re + (b_re * ft_re - b_im * ft_im), a_im + (b_re * ft_im + b_im * ft_re),
+              1.0 + (b_re * et_re - b_im * et_im), (b_re * et_im + b_im * et_re), o)
+        L_re = o[0]; L_im = o[1]
+        F_re = ft_re - (et_re * L_re - et_im * L_im)
+        F_im = ft_im - (et_re * L_im + et_im * L_re)
+    else:
+        F_re = 0.0; F_im = 0.0
+    for t in range(NL):
+        l = NL - 1 - t
+        Lv[l] = al[l] + (be[l] * F_re - be[NL + l] * F_im)
+        Lv[NL + l] = al[NL + l] + (be[l] * F_im + be[NL + l] * F_re)
+        u_re = ga[l] + (de[l] * F_re - de[NL + l] * F_im)
+        F_im = ga[NL + l] + (de[l] * F_im + de[NL + l] * F_re)
+        F_re = u_re
+    A[0] = 0.0; A[NL] = 0.0
+    for l in range(1, NL):
+        A[l] = Lv[l - 1]; A[NL + l] = Lv[NL + l - 1]
+
+    # ---- tail back substitution downwards from row M ----
+    nrm = 0.0; dip = 0.0; frc = 0.0
+    u_re = Lv[NL - 1]; u_im = Lv[2 * NL - 1]
+    for i in range(M, n):
+        et_re = TL[4 * (i - M)]; et_im = TL[4 * (i - M) + 1]
+        t_re = TL[4 * (i - M) + 2] - (et_re * u_re - et_im * u_im)
+        t_im = TL[4 * (i - M) + 3] - (et_re * u_im + et_im * u_re)
+        u_re = t_re; u_im = t_im
+        psi[2 * i] = u_re; psi[2 * i + 1] = u_im
+        p2 = u_re * u_re + u_im * u_im
+        nrm += p2; dip += (x0 + i * dx) * p2; frc += (FR + M)[i - M] * p2
+
+    # ---- back substitution upwards in every lane ----
+    for i in range(3 * NL):
+        acc[i] = 0.0
+    k = K - 1
+    for l in range(2 * NL):
+        y[l] = Lv[l]
+        PS[2 * NL * k + l] = Lv[l]
+    _obs_rows(PS + 2 * NL * k, FR + NL * k, xl, dx * k, acc)
+    for t in range(1, K):
+        k = K - 1 - t
+        _back_rows(W + 6 * NL * k, A, FR + NL * k, xl, dx * k, y, PS + 2 * NL * k, acc)
+    for l in range(NL):
+        nrm += acc[l]; dip += acc[NL + l]; frc += acc[2 * NL + l]
+    out_norm[0] = nrm
+    out_dip[0] = dip
+    out_acc[0] = frc
+
+
+cdef inline double* _aligned(double* wk) noexcept nogil:
+    # The lane blocks start on a 64-byte boundary (work has 8 doubles of slack).
+    return wk + ((64 - (<size_t> wk) % 64) % 64) // 8
+
+
+cdef void _to_lanes(const double* psi, const double* d0, const double* force, double* wk, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t K = n // NL
+    cdef Py_ssize_t M = NL * K
+    cdef Py_ssize_t k, l, i
+    cdef double* PS = _aligned(wk) + 6 * M
+    cdef double* D0 = PS + 2 * M
+    cdef double* FR = D0 + 2 * M
+    for k in range(K):
+        for l in range(NL):
+            i = l * K + k
+            PS[2 * NL * k + l] = psi[2 * i]; PS[2 * NL * k + NL + l] = psi[2 * i + 1]
+            if d0 != NULL:
+                D0[2 * NL * k + l] = d0[2 * i]; D0[2 * NL * k + NL + l] = d0[2 * i + 1]
+                FR[NL * k + l] = force[i]
+    if d0 != NULL:
+        for i in range(M, n):
+            FR[i] = force[i]        # the tail keeps natural order after the lanes
+
+
+cdef void _from_lanes(double* psi, double* wk, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t K = n // NL
+    cdef Py_ssize_t M = NL * K
+    cdef Py_ssize_t k, l, i
+    cdef double* PS = _aligned(wk) + 6 * M
+    for k in range(K):
+        for l in range(NL):
+            i = l * K + k
+            psi[2 * i] = PS[2 * NL * k + l]; psi[2 * i + 1] = PS[2 * NL * k + NL + l]
+
+
+cdef void _cn_steps(
+    double* psi,
+    const double* d0,
+    double* work,
+    const Py_ssize_t n,
+    const double beta_re,
+    const double beta_im,
+    const double x0,
+    const double dx,
+    const double* field,
+    const Py_ssize_t nsteps,
+    const double* force,
+    double* out_norm,
+    double* out_dip,
+    double* out_acc,
+) noexcept nogil:
+    cdef Py_ssize_t s, j
+    cdef bint in_lanes = False
+    cdef bint accretive = True
+    cdef double gcrit = INFINITY
+    cdef double a, x
+    if not LANES or n < NL * MIN_ROWS:
+        _cn_steps_two_chains(psi, d0, work, n, beta_re, beta_im, x0, dx, field, nsteps, force,
+                             out_norm, out_dip, out_acc)
+        return
+    # The lanes are exact algebra; they stay accurate when the spikes P_j (the
+    # corner entries 1/det of the inverses of diagonal blocks) stay bounded:
+    # |P_j| <= 1 when |d_j| >= 2 for all j (diagonal dominance), and
+    # |P_j| <= 1/eta when Im d_j >= eta > 0 (real time: eta >= 4 dx^2/dt, as the
+    # field term is real).  |d0_j + g x_j| >= |d0_j| - |g| |x_j| >= 2 for every j
+    # when |g| <= gcrit.  The choice depends on d0 and the step's field alone, so
+    # any split of the steps into calls gives the same bits.
+    for j in range(n):
+        a = sqrt(d0[2 * j] * d0[2 * j] + d0[2 * j + 1] * d0[2 * j + 1]) - 2.0
+        x = fabs(x0 + j * dx)
+        if d0[2 * j + 1] < IM_MIN:
+            accretive = False
+        if a < 0.0:
+            gcrit = -1.0
+        elif a < gcrit * x:
+            gcrit = a / x
+    for s in range(nsteps):
+        if accretive or fabs(2.0 * dx * dx * field[s]) <= gcrit:
+            if not in_lanes:
+                _to_lanes(psi, d0, force, work, n)
+                in_lanes = True
+            _lane_step(psi, d0, work, n, beta_re, beta_im, x0, dx, field[s],
+                       out_norm + s, out_dip + s, out_acc + s)
+        else:
+            if in_lanes:
+                _from_lanes(psi, work, n)
+                in_lanes = False
+            _cn_steps_two_chains(psi, d0, work, n, beta_re, beta_im, x0, dx, field + s, 1, force,
+                                 out_norm + s, out_dip + s, out_acc + s)
+    if in_lanes:
+        _from_lanes(psi, work, n)
+
 def cn_steps(
     double complex[::1] psi,
     const double complex[::1] d0,
@@ -222,8 +624,8 @@ def cn_steps(
     d0 : complex128[n]
         ``(1 + c (1/dx**2 + v_j)) / alpha`` with ``alpha = -c/(2 dx**2)``: the
         field-free diagonal of ``(1 + cH)/alpha``.
-    work : complex128[2n]
-        Scratch space (the elimination coefficients ``c'_j, d'_j`` side by side).
+    work : complex128[work_length(n)]
+        Scratch space (the elimination coefficients, the lane-ordered copies).
     beta : complex
         ``2/alpha``.
     x0, dx : float
@@ -239,7 +641,7 @@ def cn_steps(
     Notes
     -----
     Preconditions, not checked: ``n >= 2``; ``d0`` and ``force`` have length
-    ``n`` and ``work`` ``2n``; the outputs have length ``>= len(field)``; ``psi``,
+    ``n`` and ``work`` ``work_length(n)``; the outputs have length ``>= len(field)``; ``psi``,
     ``work`` and the outputs overlap neither each other nor the inputs; every
     pivot of the elimination is non-zero, which holds when ``1 + cH`` is
     non-singular and diagonally dominant or its Hermitian part positive
@@ -256,3 +658,14 @@ def cn_steps(
             beta.real, beta.imag, x0, dx,
             &field[0], nsteps, &force[0], &out_norm[0], &out_dip[0], &out_acc[0],
         )
+
+
+def work_length(Py_ssize_t n):
+    """The length of the complex128 ``work`` array :func:`cn_steps` needs for ``n`` points."""
+    if not LANES or n < NL * MIN_ROWS:
+        return 2 * n
+    return (11 * n + 69) // 2
+
+
+#: Whether this build eliminates in lanes (AVX2 + FMA) or always with two chains.
+USES_LANES = bool(LANES)

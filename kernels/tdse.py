@@ -1,6 +1,7 @@
 """One electron in one dimension: Crank–Nicolson propagation in real and imaginary time.
 
-The checked face of :mod:`workbench.kernels._tdse`.  Everything here validates
+The checked face of :mod:`workbench.kernels._tdse` (or of its AVX2 + FMA build
+``_tdse_avx2``, chosen at import by the CPU).  Everything here validates
 shapes, dtypes and the physics preconditions of the unchecked core, then
 hands it arrays it may trust.  Atomic units throughout; wave functions are
 normalised with the grid measure, ``sum |psi_j|^2 dx = 1``.
@@ -29,7 +30,30 @@ import numpy as np
 
 from workbench.errors import ParameterError
 
-from . import _tdse
+from . import _tdse as _baseline
+
+
+def _core():  # noqa: ANN202 - a compiled module
+    """The TDSE core for this CPU: the AVX2 + FMA build when the CPU has both, else the baseline.
+
+    The choice depends only on the CPU (and on the build being there), so it is
+    the same at every run on one machine: checkpoint/restart relies on
+    bitwise identical results.
+    """
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    if features.get("AVX2") and features.get("FMA3"):
+        try:
+            from . import _tdse_avx2
+        except ImportError:  # not an x86-64 build
+            return _baseline
+        return _tdse_avx2
+    return _baseline
+
+
+_tdse = _core()
 
 __all__ = [
     "Grid",
@@ -299,7 +323,7 @@ class CrankNicolson:
         # precompute the field-free diagonal once.
         self._d0 = np.ascontiguousarray((1.0 + c * (1.0 / grid.dx**2 + v)) / alpha, dtype=np.complex128)
         self._beta = complex(2.0 / alpha)
-        self._work = np.empty(2 * grid.n, dtype=np.complex128)
+        self._work = np.empty(_tdse.work_length(grid.n), dtype=np.complex128)
         self._zeros = np.zeros(grid.n)
 
     def propagate(

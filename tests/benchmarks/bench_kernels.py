@@ -9,8 +9,9 @@ Crank–Nicolson: nanoseconds per grid point per step, for N = 1e3 ... 1e6, of
   LAPACK's banded LU with partial pivoting);
 * a pure-numpy step (numpy right-hand side, vectorised cyclic reduction);
 * two memory floors measured with ``np.copyto``: streaming the bytes the
-  kernel itself reads and writes per step (120 B per point: psi twice, the
-  diagonal, the elimination coefficients twice, the force), and streaming
+  kernel itself reads and writes per step (152 B per point with the AVX2 +
+  FMA build: psi twice, the diagonal, the elimination coefficients and
+  spikes twice, the force; 120 B without the spikes in the baseline build), and streaming
   only the state (read + write 16 B per point: no step can do less).
 
 Matrix multiply: GFLOP/s of the blocked kernel per block size, beside numpy's
@@ -34,12 +35,16 @@ from collections.abc import Callable
 import numpy as np
 
 from workbench.kernels.matmul import matmul
+from workbench.kernels import tdse
 from workbench.kernels.tdse import CrankNicolson, Grid, soft_core
 
-#: Bytes the Cython step moves per grid point: forward sweep reads psi (16)
-#: and d0 (16) and writes (c', d') (32); back substitution reads (c', d') (32)
-#: and the force (8) and writes psi (16).
-KERNEL_BYTES_PER_POINT = 120
+#: Bytes the Cython step moves per grid point.  Lanes (the AVX2 + FMA build,
+#: N >= 128): forward sweep reads psi (16) and d0 (16) and writes (c', d', P)
+#: (48); back substitution reads (c', d', P) (48) and the force (8) and writes
+#: psi (16): 152.  Once per call (not counted) psi, d0 and the force are copied
+#: into lane order and psi back.  Two chains (the baseline build): the same
+#: without P, 120.
+KERNEL_BYTES_PER_POINT = 152 if tdse._tdse.USES_LANES else 120
 STATE_BYTES_PER_POINT = 32
 
 
@@ -164,7 +169,7 @@ def bench_crank_nicolson(sizes: list[int], repeats: int) -> None:
         prop.propagate(ref, field[:r_steps])
         agree = max(float(np.max(np.abs(results[k] - ref))) for k in results)
 
-        src = np.ones(int(KERNEL_BYTES_PER_POINT * n / 16))  # read + write: 2 x 60 B per point
+        src = np.ones(int(KERNEL_BYTES_PER_POINT * n / 16))  # read + write: half the bytes each
         dst = np.empty_like(src)
         floor = best_of(repeats, lambda: [np.copyto(dst, src) for _ in range(max(3, k_steps // 10))])
         floor /= max(3, k_steps // 10) * n

@@ -33,7 +33,8 @@ def dense_hamiltonian(grid: Grid, v: np.ndarray, field: float = 0.0) -> np.ndarr
 # -- the step is the Crank–Nicolson step ----------------------------------------------
 
 
-@pytest.mark.parametrize("n", [3, 4, 5, 8, 101, 102])
+# 128 and up: the lane elimination of the AVX2 build (16 lanes, plus 0..15 tail rows).
+@pytest.mark.parametrize("n", [3, 4, 5, 8, 101, 102, 128, 143, 1007])
 @pytest.mark.parametrize("imaginary", [False, True])
 def test_steps_solve_the_crank_nicolson_system(n, imaginary):
     rng = np.random.default_rng(n)
@@ -71,6 +72,41 @@ def test_results_do_not_depend_on_how_the_steps_are_split():
     parts = [prop.propagate(b, field[i:j]) for i, j in ((0, 37), (37, 38), (38, 100))]
     assert a.tobytes() == b.tobytes()
     assert whole.norm.tobytes() == np.concatenate([p.norm for p in parts]).tobytes()
+
+
+@pytest.mark.parametrize("field", [0.02, 2.0])
+def test_both_builds_solve_the_same_steps(field):
+    # The AVX2 build eliminates in lanes; the baseline with two chains.  A strong
+    # field breaks diagonal dominance at the edges, which the lanes tolerate in
+    # real time (Im d >= 4 dx^2/dt); the two must agree to rounding either way.
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    from workbench.kernels import _tdse
+
+    if not (__cpu_features__.get("AVX2") and __cpu_features__.get("FMA3")):
+        pytest.skip("this CPU has no AVX2 + FMA: the AVX2 build cannot run here (the face uses the baseline)")
+    avx2 = pytest.importorskip("workbench.kernels._tdse_avx2", reason="not an x86-64 build")
+    n = 4099
+    grid = Grid(x0=-0.5 * (n - 1) * 0.1, dx=0.1, n=n)
+    x = grid.x
+    c, dx = 0.025j, grid.dx
+    alpha = -c / (2 * dx * dx)
+    v = soft_core(x) - 1j * absorbing_potential(x, 150.0, 50.0, 0.5)
+    d0 = np.ascontiguousarray((1 + c * (1 / dx**2 + v)) / alpha)
+    psi0 = np.exp(-0.5 * (x / 5.0) ** 2) * np.exp(1j * x)
+    fields = field * np.cos(np.arange(40) * 0.1)
+    force = soft_core_force(x)
+    out = []
+    for mod in (_tdse, avx2):
+        psi = psi0.astype(np.complex128)
+        obs = [np.empty(40) for _ in range(3)]
+        mod.cn_steps(psi, d0, np.empty(mod.work_length(n), complex), complex(2 / alpha), grid.x0, dx,
+                     fields, force, *obs)
+        out.append((psi, obs))
+    (p1, o1), (p2, o2) = out
+    assert np.max(np.abs(p1 - p2)) <= 1e-12 * np.max(np.abs(p1))
+    for a, b in zip(o1, o2):
+        assert np.max(np.abs(a - b)) <= 1e-12 * np.max(np.abs(a))
 
 
 # -- invariants and analytic solutions --------------------------------------------------
