@@ -58,10 +58,14 @@ algorithms, both exact (no approximation beyond rounding):
   with the lanes when one of these holds (``Im d0_j >= 1/1024``, or ``|d0_j|
   - |2 dx^2 F x_j| >= 2``), else with the two chains.  ``P_j`` decays along a
   lane and is set to zero once below ``2**-200`` (checked every 32 rows),
-  which changes nothing at double precision and keeps denormals out.
+  which changes nothing at double precision and keeps denormals out; once the
+  spikes of all lanes are zero they stay zero (``P_{j+1} = -P_j c'_j``), and
+  the rest of the rows neither store nor read them.
   Traffic per point and step: the forward sweep reads ``psi`` and ``d0`` and
-  writes ``(c', d', P)``; the back substitution reads them and the force and
-  writes ``psi``: 152 bytes (the two chains: 120).
+  writes ``(c', d')``, plus ``P`` while the spikes live; the back substitution
+  reads them and the force and writes ``psi``: 152 bytes on rows with a spike,
+  120 on the others (the two chains: 120).  The spikes die within a few
+  hundred rows, so long grids move about 120.
 
 The arithmetic, its order and the choice of algorithm depend only on the
 inputs and the build, so results are bitwise reproducible on one machine and
@@ -254,9 +258,10 @@ cdef double IM_MIN = 1.0 / 1024      # Im d_j above which the lanes are used wit
 cdef inline void _fwd_rows(
     const double* up, const double* mid, const double* dn, const double* d0r,
     const double* gxl, const double gk, const double beta_re, const double beta_im,
-    double* w, double* st,
+    double* w, double* st, const bint spikes,
 ) noexcept nogil:
-    # One row of every lane.  up/mid/dn/d0r: [re NL][im NL]; w: c', d', P_{j+1} as
+    # One row of every lane.  With spikes false (every P is exactly zero: the rest
+    # of the lanes) P, SD and SV stay as they are and w's P slots are not written.  up/mid/dn/d0r: [re NL][im NL]; w: c', d', P_{j+1} as
     # [c re][c im][d re][d im][p re][p im] x NL; st: ct, dt, P, SD, SV (re, im) x NL.
     # Two passes over the lanes: the divisions of all lanes first (the dependent
     # chain), then what hangs off them, so that the chains of all lanes overlap.
@@ -284,6 +289,10 @@ cdef inline void _fwd_rows(
         d_re = r_re[l] - st[2 * NL + l]
         d_im = r_im[l] - st[3 * NL + l]
         d_re, d_im = d_re * c_re - d_im * c_im, d_re * c_im + d_im * c_re
+        st[2 * NL + l] = d_re; st[3 * NL + l] = d_im
+        w[2 * NL + l] = d_re; w[3 * NL + l] = d_im
+        if not spikes:
+            continue
         p_re = st[4 * NL + l]
         p_im = st[5 * NL + l]
         pn_re = p_im * c_im - p_re * c_re          # P_{j+1} = -P_j c'_j
@@ -292,22 +301,24 @@ cdef inline void _fwd_rows(
         st[7 * NL + l] += p_re * d_im + p_im * d_re
         st[8 * NL + l] += p_re * pn_re - p_im * pn_im   # SV += P_j P_{j+1}
         st[9 * NL + l] += p_re * pn_im + p_im * pn_re
-        st[2 * NL + l] = d_re; st[3 * NL + l] = d_im
         st[4 * NL + l] = pn_re; st[5 * NL + l] = pn_im
-        w[2 * NL + l] = d_re; w[3 * NL + l] = d_im
         w[4 * NL + l] = pn_re; w[5 * NL + l] = pn_im
 
 
 cdef inline void _back_rows(
     const double* w, const double* a, const double* fr, const double* xl, const double xk,
-    double* y, double* out, double* acc,
+    double* y, double* out, double* acc, const bint spikes,
 ) noexcept nogil:
     # psi_j = d'_j - c'_j psi_{j+1} + P_{j+1} a for every lane; acc: norm, x, force sums.
+    # spikes false: every P_{j+1} is zero, and w's P slots are not read (nor written).
     cdef Py_ssize_t l
     cdef double y_re, y_im, p2
     for l in range(NL):
-        y_re = w[2 * NL + l] - (w[l] * y[l] - w[NL + l] * y[NL + l]) + (w[4 * NL + l] * a[l] - w[5 * NL + l] * a[NL + l])
-        y_im = w[3 * NL + l] - (w[l] * y[NL + l] + w[NL + l] * y[l]) + (w[4 * NL + l] * a[NL + l] + w[5 * NL + l] * a[l])
+        y_re = w[2 * NL + l] - (w[l] * y[l] - w[NL + l] * y[NL + l])
+        y_im = w[3 * NL + l] - (w[l] * y[NL + l] + w[NL + l] * y[l])
+        if spikes:
+            y_re = y_re + (w[4 * NL + l] * a[l] - w[5 * NL + l] * a[NL + l])
+            y_im = y_im + (w[4 * NL + l] * a[NL + l] + w[5 * NL + l] * a[l])
         y[l] = y_re; y[NL + l] = y_im
         out[l] = y_re; out[NL + l] = y_im
         p2 = y_re * y_re + y_im * y_im
@@ -344,7 +355,8 @@ cdef void _lane_step(
     cdef Py_ssize_t K = n // NL
     cdef Py_ssize_t M = NL * K
     cdef Py_ssize_t R = n - M
-    cdef Py_ssize_t k, l, i, t
+    cdef Py_ssize_t k, l, i, t, kz
+    cdef bint nonzero
     cdef double* W = _aligned(wk)
     cdef double* PS = W + 6 * M
     cdef double* D0 = PS + 2 * M
@@ -392,16 +404,27 @@ cdef void _lane_step(
         low[NL - 1] = psi[2 * M]; low[2 * NL - 1] = psi[2 * M + 1]
     else:
         low[NL - 1] = 0.0; low[2 * NL - 1] = 0.0
-    _fwd_rows(edge, PS, &low[0] if K == 1 else PS + 2 * NL, D0, gxl, 0.0, beta_re, beta_im, W, st)
-    for k in range(1, K):
+    _fwd_rows(edge, PS, &low[0] if K == 1 else PS + 2 * NL, D0, gxl, 0.0, beta_re, beta_im, W, st, True)
+    k = 1
+    while k < K:
         if k % 32 == 0:
             # |P_j| <= max(1, 1/eta) decays along the lane; below 2**-200 it is
             # zero to every digit that matters, and denormals would be slow.
+            nonzero = False
             for l in range(NL):
                 if fabs(st[4 * NL + l]) + fabs(st[5 * NL + l]) < 6.2e-61:
                     st[4 * NL + l] = 0.0; st[5 * NL + l] = 0.0
+                else:
+                    nonzero = True
+            if not nonzero:
+                break       # every spike is zero from here on: P_{j+1} = -P_j c'_j
         _fwd_rows(PS + 2 * NL * (k - 1), PS + 2 * NL * k, &low[0] if k == K - 1 else PS + 2 * NL * (k + 1),
-                  D0 + 2 * NL * k, gxl, gdx * k, beta_re, beta_im, W + 6 * NL * k, st)
+                  D0 + 2 * NL * k, gxl, gdx * k, beta_re, beta_im, W + 6 * NL * k, st, True)
+        k += 1
+    kz = k          # rows kz .. K-1 of every lane carry no spike: 120 bytes a point instead of 152
+    for k in range(kz, K):
+        _fwd_rows(PS + 2 * NL * (k - 1), PS + 2 * NL * k, &low[0] if k == K - 1 else PS + 2 * NL * (k + 1),
+                  D0 + 2 * NL * k, gxl, gdx * k, beta_re, beta_im, W + 6 * NL * k, st, False)
 
     # ---- tail rows M .. n-1, eliminated bottom-up (nothing below row n-1) ----
     et_re = 0.0; et_im = 0.0; ft_re = 0.0; ft_im = 0.0
@@ -502,7 +525,10 @@ cdef void _lane_step(
     _obs_rows(PS + 2 * NL * k, FR + NL * k, xl, dx * k, acc)
     for t in range(1, K):
         k = K - 1 - t
-        _back_rows(W + 6 * NL * k, A, FR + NL * k, xl, dx * k, y, PS + 2 * NL * k, acc)
+        if k >= kz:
+            _back_rows(W + 6 * NL * k, A, FR + NL * k, xl, dx * k, y, PS + 2 * NL * k, acc, False)
+        else:
+            _back_rows(W + 6 * NL * k, A, FR + NL * k, xl, dx * k, y, PS + 2 * NL * k, acc, True)
     for l in range(NL):
         nrm += acc[l]; dip += acc[NL + l]; frc += acc[2 * NL + l]
     out_norm[0] = nrm

@@ -9,9 +9,9 @@ Crank–Nicolson: nanoseconds per grid point per step, for N = 1e3 ... 1e6, of
   LAPACK's banded LU with partial pivoting);
 * a pure-numpy step (numpy right-hand side, vectorised cyclic reduction);
 * two memory floors measured with ``np.copyto``: streaming the bytes the
-  kernel itself reads and writes per step (152 B per point with the AVX2 +
-  FMA build: psi twice, the diagonal, the elimination coefficients and
-  spikes twice, the force; 120 B without the spikes in the baseline build), and streaming
+  kernel itself reads and writes per step (120 B per point: psi twice, the
+  diagonal, the elimination coefficients twice, the force; plus 32 B for each
+  row whose spike the AVX2 + FMA build's lanes carry, see spike_rows), and streaming
   only the state (read + write 16 B per point: no step can do less).
 
 Matrix multiply: GFLOP/s of the blocked kernel per block size, beside numpy's
@@ -38,14 +38,48 @@ from workbench.kernels.matmul import matmul
 from workbench.kernels import tdse
 from workbench.kernels.tdse import CrankNicolson, Grid, soft_core
 
-#: Bytes the Cython step moves per grid point.  Lanes (the AVX2 + FMA build,
-#: N >= 128): forward sweep reads psi (16) and d0 (16) and writes (c', d', P)
-#: (48); back substitution reads (c', d', P) (48) and the force (8) and writes
-#: psi (16): 152.  Once per call (not counted) psi, d0 and the force are copied
-#: into lane order and psi back.  Two chains (the baseline build): the same
-#: without P, 120.
-KERNEL_BYTES_PER_POINT = 152 if tdse._tdse.USES_LANES else 120
+#: Bytes the Cython step moves per grid point without spikes: the forward sweep
+#: reads psi (16) and d0 (16) and writes (c', d') (32); back substitution reads
+#: (c', d') (32) and the force (8) and writes psi (16).  Rows that carry a spike
+#: P (the AVX2 + FMA build's lanes, see below) move 16 B more each way: 152.
+#: Once per call (not counted) psi, d0 and the force are copied into lane
+#: order and psi back.
+BASE_BYTES_PER_POINT = 120
+SPIKE_BYTES_PER_ROW = 32
 STATE_BYTES_PER_POINT = 32
+LANES = 16
+
+
+def spike_rows(prob: Problem) -> int:
+    """Rows per lane that carry a spike in the AVX2 build: the kernel's rule, redone with numpy.
+
+    Each of the 16 lanes starts with P = 1 and multiplies it by -c'_j row by
+    row; every 32 rows spikes below 2**-200 are set to zero, and once all are
+    zero the rest of the lanes moves no spikes.
+    """
+    n = prob.grid.n
+    k_rows = n // LANES
+    if not tdse._tdse.USES_LANES or k_rows < 8:
+        return 0
+    dx = prob.grid.dx
+    alpha = -prob.c / (2 * dx * dx)
+    b = (1 + prob.c * (1 / dx**2 + prob.v)) / alpha - 2 * dx * dx * prob.field * prob.x
+    rows = b[: LANES * k_rows].reshape(LANES, k_rows)
+    cp = np.zeros(LANES, dtype=complex)
+    p = np.ones(LANES, dtype=complex)
+    for k in range(k_rows):
+        if k and k % 32 == 0:
+            small = np.abs(p.real) + np.abs(p.imag) < 6.2e-61
+            p[small] = 0
+            if small.all():
+                return k
+        cp = 1 / (rows[:, k] - cp)
+        p = -p * cp
+    return k_rows
+
+
+def kernel_bytes_per_point(prob: Problem) -> float:
+    return BASE_BYTES_PER_POINT + SPIKE_BYTES_PER_ROW * LANES * spike_rows(prob) / prob.grid.n
 
 
 def best_of(repeats: int, fn: Callable[[], None]) -> float:
@@ -140,7 +174,7 @@ def numpy_step(prob: Problem) -> Callable[[np.ndarray], np.ndarray]:
 def bench_crank_nicolson(sizes: list[int], repeats: int) -> None:
     print("Crank–Nicolson step, complex128, ns per grid point per step (best of %d)" % repeats)
     head = (f"{'N':>9} {'cython':>8} {'banded':>8} {'numpy':>8} {'floor':>7} {'state':>7} | "
-            f"{'banded/cy':>9} {'numpy/cy':>8} {'cy/floor':>8} {'cy/state':>8}  agree")
+            f"{'banded/cy':>9} {'numpy/cy':>8} {'cy/floor':>8} {'cy/state':>8}  agree  B/pt")
     print(head)
     print("-" * len(head))
     for n in sizes:
@@ -169,7 +203,8 @@ def bench_crank_nicolson(sizes: list[int], repeats: int) -> None:
         prop.propagate(ref, field[:r_steps])
         agree = max(float(np.max(np.abs(results[k] - ref))) for k in results)
 
-        src = np.ones(int(KERNEL_BYTES_PER_POINT * n / 16))  # read + write: half the bytes each
+        traffic = kernel_bytes_per_point(prob)
+        src = np.ones(int(traffic * n / 16))  # read + write: half the bytes each
         dst = np.empty_like(src)
         floor = best_of(repeats, lambda: [np.copyto(dst, src) for _ in range(max(3, k_steps // 10))])
         floor /= max(3, k_steps // 10) * n
@@ -181,11 +216,11 @@ def bench_crank_nicolson(sizes: list[int], repeats: int) -> None:
         print(
             f"{n:>9.0e} {t_cy * ns:8.2f} {times['banded'] * ns:8.2f} {times['numpy'] * ns:8.2f} "
             f"{floor * ns:7.2f} {state * ns:7.2f} | {times['banded'] / t_cy:9.2f} {times['numpy'] / t_cy:8.1f} "
-            f"{t_cy / floor:8.2f} {t_cy / state:8.1f}  {agree:.0e}"
+            f"{t_cy / floor:8.2f} {t_cy / state:8.1f}  {agree:.0e}  {traffic:5.1f}"
         )
     print(
-        "floor: np.copyto of arrays with the kernel's %d B/point of traffic; state: of the %d B/point that "
-        "any step must read and write." % (KERNEL_BYTES_PER_POINT, STATE_BYTES_PER_POINT)
+        "floor: np.copyto of arrays with the kernel's traffic (B/point, last column: 120, plus 32 for each row "
+        "that carries a spike); state: of the %d B/point that any step must read and write." % STATE_BYTES_PER_POINT
     )
 
 
