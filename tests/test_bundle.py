@@ -197,6 +197,30 @@ def test_submit_description_parses_with_the_real_bindings(tmp_path):
     assert [(int(i["job_index"]), i["job_id"]) for i in items] == list(enumerate(b.job_ids))
 
 
+def test_long_numeric_axes_render_exactly_as_short_ones():
+    """Long axes are encoded in bulk; every text must equal what the per-value encoders give."""
+    import csv
+    import io
+    import json
+
+    from workbench.bundle import _fmt_value
+    from workbench.scan import canonical_json, point_id
+
+    tricky = [1.0, 2.0, 1e-7, 1.5e-16, 3.25, 0.1 + 0.2, 100.0, 1e-300, 0.0005, 7.000000000001, 12.5e-5]
+    drive = tricky + [20.0 + k * 1e-3 for k in range(1, 1500)]
+    s = scan("demo", drive_freq=drive, periods=[60, 61])
+    plan = plan_bundle(s, name="long")
+    rows = list(csv.reader(io.StringIO(plan.files[_names.POINTS])))
+    specs = [ln for ln in plan.files[_names.SPECIFICATIONS].splitlines() if ln.startswith("job ")]
+    assert len(plan.inputs) == len(s) == len(rows) - 1 == len(specs)
+    for i, pt in enumerate(s.points()):
+        canon = canonical_json(pt)
+        assert plan.inputs[i].endswith(f'"params": {canon}}}\n') and json.loads(plan.inputs[i])["params"] == pt
+        assert plan.job_ids[i] == point_id("demo", pt)
+        assert rows[i + 1][2:] == [str(pt[n]) for n in s.job_type.param_names]
+        assert specs[i].endswith(f"drive_freq = {_fmt_value(pt['drive_freq'])}, periods = {pt['periods']}")
+
+
 def test_rendered_inputs_hold_each_point_and_its_id(tmp_path):
     from workbench.scan import point_id
 

@@ -24,7 +24,7 @@ import platform
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,10 +32,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import _names, _safepickle
 from .errors import BundleError, BundleExistsError, BundleFormatError, JobTypeError
 from .scan import Scan, canonical_json, point_id
 from .settings import RunSettings
+from .sources import NumericValues
 from .submit import render_submit
 
 if TYPE_CHECKING:
@@ -87,13 +90,22 @@ def _fmt_value(v: Any) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
 
-def _values_summary(values: tuple[Any, ...]) -> str:
+def _values_summary(values: Sequence[Any]) -> str:
     n = len(values)
     shown = ", ".join(_fmt_value(v) for v in values) if n <= 8 else (
         ", ".join(_fmt_value(v) for v in values[:3]) + ", ..., " + ", ".join(_fmt_value(v) for v in values[-2:])
     )
     extra = ""
-    if n > 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    if isinstance(values, NumericValues):
+        a = values.array
+        steps = a[1:] - a[:-1]
+        if abs(steps.max() - steps.min()) <= 1e-9 * np.abs(steps).max():
+            extra = f"  (step {_fmt_value(steps[0].item())})"
+        elif (a > 0).all():
+            ratios = a[1:] / a[:-1]
+            if ratios.max() - ratios.min() <= 1e-9 * ratios.max():
+                extra = f"  (ratio {ratios[0]:.6g})"
+    elif n > 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         steps = [b - a for a, b in zip(values, values[1:])]
         if max(steps) - min(steps) <= 1e-9 * max(abs(s) for s in steps):
             extra = f"  (step {_fmt_value(steps[0])})"
@@ -136,6 +148,28 @@ def _csv_line(fields: list[Any]) -> str:
     return buf.getvalue()
 
 
+def _encoded_column(col: Sequence[Any]) -> tuple[list[str], list[str], list[str]]:
+    """The canonical JSON, specification and CSV texts of every value of one column.
+
+    A long numeric axis (:class:`~workbench.sources.NumericValues`) is encoded
+    in bulk: JSON and CSV write a Python float as its ``repr`` and an int as
+    its decimal digits, which is what ``float.__repr__``/``int.__repr__`` give.
+    """
+    if isinstance(col, NumericValues):
+        values = col.tolist()
+        text = list(map(repr, values))
+        if col.array.dtype.kind != "f":
+            return text, text, text
+        # _fmt_value of each float, in bulk: 12 significant digits, and ".0" on whole numbers.
+        spec = [t if "." in t or "e" in t else t + ".0" for t in (format(v, ".12g") for v in values)]
+        return text, spec, text
+    return (
+        [canonical_json(v) for v in col],
+        [_fmt_value(v) for v in col],
+        [_csv_line([v])[:-1] for v in col],
+    )
+
+
 def _rendered_points(scan: Scan, varying: list[str]) -> Iterator[tuple[str, str, str]]:
     """Per point, in expansion order: its canonical JSON, its specification text and its CSV fields.
 
@@ -151,17 +185,24 @@ def _rendered_points(scan: Scan, varying: list[str]) -> Iterator[tuple[str, str,
     # Per dimension and step: the (slot, text) pieces it contributes to each rendering.
     pieces = []
     for d in dims:
-        steps = []
-        for step in d.values:
-            js = [(json_slot[n], f"{canonical_json(n)}:{canonical_json(v)}") for n, v in zip(d.names, step)]
-            sp = [(spec_slot[n], f"{n} = {_fmt_value(v)}") for n, v in zip(d.names, step) if n in spec_slot]
-            cs = [(csv_slot[n], _csv_line([v])[:-1]) for n, v in zip(d.names, step)]
-            steps.append((js, sp, cs))
-        pieces.append(steps)
+        js_cols, sp_cols, cs_cols = [], [], []
+        for n in d.names:
+            js, sp, cs = _encoded_column(d.column(n))
+            key = canonical_json(n)
+            js_cols.append([(json_slot[n], f"{key}:{t}") for t in js])
+            if n in spec_slot:
+                sp_cols.append([(spec_slot[n], f"{n} = {t}") for t in sp])
+            cs_cols.append([(csv_slot[n], t) for t in cs])
+        pieces.append(list(zip(zip(*js_cols), zip(*sp_cols) if sp_cols else itertools.repeat(()), zip(*cs_cols))))
     js_buf: list[str] = [""] * len(names)
     sp_buf: list[str] = [""] * len(varying)
     cs_buf: list[str] = [""] * len(names)
-    for combo in itertools.product(*pieces):
+    if not pieces:  # a job type without parameters: one point
+        yield "{}", "", ""
+        return
+    # The last dimension varies fastest: the others' pieces are placed once per run of it.
+    *outer, last = pieces
+    for combo in itertools.product(*outer):
         for js, sp, cs in combo:
             for i, t in js:
                 js_buf[i] = t
@@ -169,7 +210,14 @@ def _rendered_points(scan: Scan, varying: list[str]) -> Iterator[tuple[str, str,
                 sp_buf[i] = t
             for i, t in cs:
                 cs_buf[i] = t
-        yield "{" + ",".join(js_buf) + "}", ", ".join(sp_buf), ",".join(cs_buf)
+        for js, sp, cs in last:
+            for i, t in js:
+                js_buf[i] = t
+            for i, t in sp:
+                sp_buf[i] = t
+            for i, t in cs:
+                cs_buf[i] = t
+            yield "{" + ",".join(js_buf) + "}", ", ".join(sp_buf), ",".join(cs_buf)
 
 
 def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -> BundlePlan:
@@ -209,8 +257,6 @@ def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -
         points.append(f"{index},{pid},{row}\n")
 
     now = datetime.now(timezone.utc)
-    import numpy as np
-
     from . import __version__
 
     info: dict[str, Any] = {
