@@ -343,6 +343,33 @@ def test_panel_draws_only_when_something_changed(make_bundle: Any, monkeypatch: 
     assert [p.draws for p in m.panels] == [d + 1 for d in draws]
 
 
+def test_panels_change_their_figures_under_the_lock_their_renders_take(make_bundle: Any) -> None:
+    """ipympl renders from another thread: while a panel updates its artists, a render must wait."""
+    b = make_bundle(x=[0.0, 1.0])
+    wb.run(b, progress=False, workers=1)
+    m = Monitor(b)
+    m._throttle.flush()
+    held = []
+    for p in m.panels:
+        update = p.update
+
+        def probe(p: Any = p, update: Any = update) -> None:
+            got = []
+            t = threading.Thread(target=lambda: got.append(p.lock.acquire(blocking=False)))
+            t.start()
+            t.join()
+            held.append(got == [False])  # another thread (a render) cannot take the lock now
+            if got[0]:
+                p.lock.release()
+            update()
+
+        p.update = probe
+        p.dirty = True
+        p.redraw()
+    assert held and all(held)
+    m.close()
+
+
 def test_add_panel_draws_a_user_function_and_survives_its_errors(make_bundle: Any) -> None:
     b = make_bundle(x=[0.0, 1.0, 2.0])
     m = Monitor(b)

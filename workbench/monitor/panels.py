@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..ui.canvas import make_figure, new_lock
 from .model import MARKS, RUNTIME_EDGES, GridDim, MonitorModel, take_slice
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["Panel", "ScanPanel", "RuntimePanel", "UserPanel", "Throttle", "make_figure", "close_tree", "MARK_COLORS"]
+__all__ = ["Panel", "ScanPanel", "RuntimePanel", "UserPanel", "Throttle", "close_tree", "MARK_COLORS"]
 
 #: Colours of the marks drawn over points (keys of :data:`~workbench.monitor.model.MARKS`).
 MARK_COLORS = {
@@ -54,29 +54,6 @@ UserPanelFunction = Callable[["pd.DataFrame", "Axes"], Any]
 # ---------------------------------------------------------------------------
 # Figures and throttling
 # ---------------------------------------------------------------------------
-def make_figure(figsize: tuple[float, float], *, layout: str | None = None) -> tuple[Figure, Any]:
-    """A figure on its own ipympl canvas widget, not registered with pyplot.
-
-    The monitor's own panels use fixed margins (``layout=None``): a
-    constrained layout is recomputed at every draw, which here costs about as
-    much as drawing the panel.
-    """
-    from ipympl.backend_nbagg import Canvas, FigureManager
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, dpi=96, layout=layout)
-    with warnings.catch_warnings():
-        # ipympl 0.10's Toolbar passes the canvas on to traitlets, which warns; not ours to fix.
-        warnings.filterwarnings("ignore", "Passing unrecognized arguments", DeprecationWarning)
-        canvas = Canvas(fig)
-        FigureManager(canvas, 0)  # sets canvas.manager, which answers the front end's messages
-    canvas.header_visible = False
-    canvas.footer_visible = False
-    canvas.resizable = False
-    canvas.toolbar_position = "right"
-    return fig, canvas
-
-
 class Throttle:
     """Call ``fn`` at most once per ``min_interval`` seconds; requests in between coalesce into one later call.
 
@@ -153,7 +130,13 @@ class Panel:
 
     def __init__(self, model: MonitorModel, figsize: tuple[float, float], *, layout: str | None = None) -> None:
         self.model = model
-        self.figure, self.canvas = make_figure(figsize, layout=layout)
+        #: Held while the panel's artists change: ipympl may render from another thread.
+        self.lock = new_lock()
+        # Fixed margins by default: a constrained layout is recomputed at every draw, which here costs
+        # about as much as drawing the panel.
+        self.figure, self.canvas = make_figure(
+            figsize, lock=self.lock, layout=layout, resizable=False, toolbar_position="right"
+        )
         self.dirty = True
         self.draws = 0
         #: How long the last rendering took (when the browser asked for the picture).
@@ -192,7 +175,8 @@ class Panel:
         if not self.dirty:
             return
         self.dirty = False
-        self.update()
+        with self.lock:
+            self.update()
         self.draws += 1
         self.canvas.draw_idle()
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import html
 import math
 import os
-import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ParameterError
+from .canvas import make_figure, new_lock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -335,35 +335,6 @@ def _edges(c: np.ndarray, log: bool) -> np.ndarray:
     return np.concatenate(([2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]))
 
 
-def _make_figure(figsize: tuple[float, float], lock: Any) -> tuple[Figure, Any]:
-    """A figure on its own ipympl canvas widget, not registered with pyplot (so it is never shown twice).
-
-    Its renders take ``lock``, which whoever changes the figure holds meanwhile.
-    """
-    import matplotlib.pyplot as plt
-    from ipympl.backend_nbagg import Canvas, FigureManager
-    from matplotlib.figure import Figure
-
-    with plt.ioff():
-        fig = Figure(figsize=figsize, dpi=96, layout="constrained")
-        with warnings.catch_warnings():
-            # ipympl 0.10's Toolbar passes the canvas on to traitlets, which warns; not ours to fix.
-            warnings.filterwarnings("ignore", "Passing unrecognized arguments", DeprecationWarning)
-            canvas = Canvas(fig)
-            FigureManager(canvas, 0)  # sets canvas.manager, which answers the front end's messages
-    canvas.header_visible = False
-    canvas.footer_visible = False
-    canvas.toolbar_position = "top"
-    draw = canvas.draw
-
-    def locked_draw(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return draw(*args, **kwargs)
-
-    canvas.draw = locked_draw
-    return fig, canvas
-
-
 class Explorer:
     """The explorer widget over an :class:`ExplorerModel`.
 
@@ -398,9 +369,11 @@ class Explorer:
 
         # ipympl answers the front end's draw requests in a kernel subshell thread (ipykernel 7), while
         # widget callbacks run on the main thread: a figure must not be drawn while it is being changed.
-        self._lock = threading.RLock()
-        self.figure, self.canvas = _make_figure((6.4, 4.4), self._lock)
-        self.job_figure, self.job_canvas = _make_figure((6.0, 3.2), self._lock)
+        self._lock = new_lock()
+        self.figure, self.canvas = make_figure((6.4, 4.4), lock=self._lock, layout="constrained", toolbar_position="top")
+        self.job_figure, self.job_canvas = make_figure(
+            (6.0, 3.2), lock=self._lock, layout="constrained", toolbar_position="top"
+        )
         self.canvas.mpl_connect("pick_event", self._on_pick)
         self.canvas.mpl_connect("button_press_event", self._on_press)
         self.canvas.add_class("wb-explorer-plot")

@@ -12,13 +12,13 @@ import asyncio
 import html
 import math
 import time
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..scan import Scan
+from .canvas import make_figure, new_lock
 from .fields import format_value
 
 __all__ = ["points_table_html", "PointsPlot", "PLOT_SAMPLES", "REDRAW_SECONDS"]
@@ -81,22 +81,13 @@ class PointsPlot:
     """
 
     def __init__(self, width: float = 3.6, height: float = 2.6) -> None:
-        from ipympl.backend_nbagg import Canvas, FigureManager
-        from matplotlib.figure import Figure
-
+        #: Held while the plot changes: ipympl may render from another thread.
+        self.lock = new_lock()
         # Fixed margins: a constrained layout would double every render.
-        self.figure = Figure(figsize=(width, height), dpi=96)
+        self.figure, self.canvas = make_figure(
+            (width, height), lock=self.lock, toolbar_visible=False, resizable=False, capture_scroll=False
+        )
         self.figure.subplots_adjust(left=0.22, right=0.96, bottom=0.18, top=0.9)
-        self.canvas = Canvas(self.figure)
-        with warnings.catch_warnings():
-            # ipympl's Toolbar passes its canvas on to traitlets (ipympl 0.10, traitlets 5): not ours to fix.
-            warnings.filterwarnings("ignore", r"Passing unrecognized arguments to super\(Toolbar\)", DeprecationWarning)
-            self._manager = FigureManager(self.canvas, 0)  # the canvas renders through its manager
-        self.canvas.toolbar_visible = False
-        self.canvas.header_visible = False
-        self.canvas.footer_visible = False
-        self.canvas.resizable = False
-        self.canvas.capture_scroll = False
         self.ax = self.figure.add_subplot()
         (self.line,) = self.ax.plot([], [], ".", ms=4)
         self._layout: tuple[Any, ...] | None = None
@@ -107,6 +98,10 @@ class PointsPlot:
 
     def update(self, scan: Scan | None) -> bool:
         """Show the points of ``scan``; returns False (and hides nothing itself) when it is not 1-D or 2-D."""
+        with self.lock:
+            return self._update(scan)
+
+    def _update(self, scan: Scan | None) -> bool:
         axes = scan.axes if scan is not None else ()
         if scan is None or len(axes) not in (1, 2):
             self.shown = False
