@@ -181,43 +181,34 @@ def _rendered_points(scan: Scan, varying: list[str]) -> Iterator[tuple[str, str,
     json_slot = {n: i for i, n in enumerate(sorted(names))}
     spec_slot = {n: i for i, n in enumerate(varying)}
     csv_slot = {n: i for i, n in enumerate(names)}
-    dims = scan.dimensions
-    # Per dimension and step: the (slot, text) pieces it contributes to each rendering.
+    if not names:  # a job type without parameters: one point
+        yield "{}", "", ""
+        return
+    # One buffer holds a point's texts: its JSON members, then its specification parts, then its CSV fields.
+    nj, ns = len(names), len(varying)
+    # Per dimension and step: the (buffer slot, text) pieces it places.
     pieces = []
-    for d in dims:
-        js_cols, sp_cols, cs_cols = [], [], []
+    for d in scan.dimensions:
+        cols = []
         for n in d.names:
             js, sp, cs = _encoded_column(d.column(n))
             key = canonical_json(n)
-            js_cols.append([(json_slot[n], f"{key}:{t}") for t in js])
+            cols.append([(json_slot[n], f"{key}:{t}") for t in js])
             if n in spec_slot:
-                sp_cols.append([(spec_slot[n], f"{n} = {t}") for t in sp])
-            cs_cols.append([(csv_slot[n], t) for t in cs])
-        pieces.append(list(zip(zip(*js_cols), zip(*sp_cols) if sp_cols else itertools.repeat(()), zip(*cs_cols))))
-    js_buf: list[str] = [""] * len(names)
-    sp_buf: list[str] = [""] * len(varying)
-    cs_buf: list[str] = [""] * len(names)
-    if not pieces:  # a job type without parameters: one point
-        yield "{}", "", ""
-        return
+                cols.append([(nj + spec_slot[n], f"{n} = {t}") for t in sp])
+            cols.append([(nj + ns + csv_slot[n], t) for t in cs])
+        pieces.append(list(zip(*cols)))
+    buf = [""] * (nj + ns + nj)
     # The last dimension varies fastest: the others' pieces are placed once per run of it.
     *outer, last = pieces
     for combo in itertools.product(*outer):
-        for js, sp, cs in combo:
-            for i, t in js:
-                js_buf[i] = t
-            for i, t in sp:
-                sp_buf[i] = t
-            for i, t in cs:
-                cs_buf[i] = t
-        for js, sp, cs in last:
-            for i, t in js:
-                js_buf[i] = t
-            for i, t in sp:
-                sp_buf[i] = t
-            for i, t in cs:
-                cs_buf[i] = t
-            yield "{" + ",".join(js_buf) + "}", ", ".join(sp_buf), ",".join(cs_buf)
+        for piece in combo:
+            for i, t in piece:
+                buf[i] = t
+        for piece in last:
+            for i, t in piece:
+                buf[i] = t
+            yield "{" + ",".join(buf[:nj]) + "}", ", ".join(buf[nj : nj + ns]), ",".join(buf[nj + ns :])
 
 
 def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -> BundlePlan:
