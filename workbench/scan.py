@@ -107,28 +107,14 @@ def _steps_distinct(steps: _Steps) -> bool:
     return bool(len(np.unique(np.stack(arrays, axis=1), axis=0)) == len(steps))
 
 
-def _first_repeat(steps: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
-    """Positions of the first step that repeats an earlier one."""
+def _first_repeat(steps: Sequence[tuple[Any, ...]]) -> tuple[int, int] | None:
+    """Positions of the first step that repeats an earlier one, or ``None`` when every step differs."""
     seen: dict[tuple[Any, ...], int] = {}
     for i, st in enumerate(steps):
         if st in seen:
             return seen[st], i
         seen[st] = i
-    raise ValueError("no repeated step")
-
-
-def _distinct(cols: list[tuple[Any, ...]], steps: Sequence[tuple[Any, ...]]) -> bool:
-    """Whether every step of a dimension differs (numpy for long numeric axes)."""
-    if len(cols) == 1 and len(steps) > 1000:
-        col = cols[0]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (col[0], col[-1])):
-            try:
-                arr = np.asarray(col, dtype=float)
-            except (TypeError, ValueError):
-                arr = None
-            if arr is not None and arr.dtype == float:
-                return bool(np.unique(arr).size == arr.size)
-    return len(set(steps)) == len(steps)
+    return None
 
 
 @dataclass(frozen=True)
@@ -257,12 +243,12 @@ class Scan:
             steps: Sequence[tuple[Any, ...]]
             if len(cols[0]) > 1 and all(isinstance(c, NumericValues) for c in cols):
                 steps = _Steps(tuple(cols))  # type: ignore[arg-type]
-                distinct = _steps_distinct(steps)
+                repeat = None if _steps_distinct(steps) else _first_repeat(steps)
             else:
                 steps = tuple(zip(*cols))
-                distinct = len(steps) <= 1 or _distinct(cols, steps)  # type: ignore[arg-type]
-            if not distinct:
-                first, again = _first_repeat(steps)
+                repeat = _first_repeat(steps)
+            if repeat is not None:
+                first, again = repeat
                 dup = steps[first]
                 shown = dup[0] if len(names) == 1 else dup
                 raise ScanError(
@@ -340,10 +326,9 @@ class Scan:
             idx = {0, len(d) - 1}
             for name in d.names:
                 col = d.column(name)
-                if isinstance(col, NumericValues):
-                    idx.add(int(np.argmin(col.array)))
-                    idx.add(int(np.argmax(col.array)))
-                elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in col):
+                if isinstance(col, NumericValues) or all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in col
+                ):
                     idx.add(int(np.argmin(col)))
                     idx.add(int(np.argmax(col)))
             candidates.append(sorted(idx))
