@@ -87,8 +87,8 @@ class _Steps(Sequence[tuple[Any, ...]]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _Steps):
             return self.columns == other.columns
-        if isinstance(other, (tuple, list)):
-            return len(other) == len(self) and tuple(self) == tuple(other)
+        if isinstance(other, tuple):
+            return len(other) == len(self) and tuple(self) == other
         return NotImplemented
 
     def __hash__(self) -> int:

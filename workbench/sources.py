@@ -129,8 +129,8 @@ class NumericValues(Sequence[Any]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, NumericValues):
             return bool(np.array_equal(self._array, other._array))
-        if isinstance(other, (tuple, list)):
-            return len(other) == len(self) and tuple(self.tolist()) == tuple(other)
+        if isinstance(other, tuple):
+            return len(other) == len(self) and tuple(self.tolist()) == other
         return NotImplemented
 
     def __hash__(self) -> int:
