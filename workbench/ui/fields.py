@@ -302,6 +302,10 @@ class ParamField:
                 widget.value = v
         finally:
             self._quiet -= 1
+        self._settle()
+
+    def _settle(self) -> None:
+        """Show the inputs of the current mode, check them and tell the form."""
         self._show_inputs()
         self._recompute()
         if self.on_change is not None:
@@ -457,10 +461,7 @@ class ParamField:
             self._prefill(change["old"], change["new"])
         finally:
             self._quiet -= 1
-        self._show_inputs()
-        self._recompute()
-        if self.on_change is not None:
-            self.on_change(self)
+        self._settle()
 
     def _prefill(self, old: str, new: str) -> None:
         """Start a newly picked mode from the current values, so switching modes keeps what was there."""
