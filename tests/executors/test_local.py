@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -112,7 +113,15 @@ def test_background_run_can_be_stopped_and_a_second_run_is_refused(tmp_path):
     b = create(scan(wbtest_jobs.counting, x=list(range(20)), sleep=0.3), tmp_path / "b")
     handle = run(b, workers=2, progress=False, wait=False)
     deadline = time.monotonic() + 30
-    while not (b.path / _names.LOGS / _names.LOCAL_RUNS).exists() and time.monotonic() < deadline:
+    runs = b.path / _names.LOGS / _names.LOCAL_RUNS
+
+    def recorded() -> bool:  # the run has written itself into the file (not only created it)
+        try:
+            return bool(json.loads(runs.read_text() or "{}"))
+        except (FileNotFoundError, ValueError):  # not there yet, or caught half written
+            return False
+
+    while not recorded() and time.monotonic() < deadline:
         time.sleep(0.02)
     with pytest.raises(ExecutorError, match="is already being run by process"):
         run(b, progress=False)
