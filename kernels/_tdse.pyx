@@ -87,6 +87,31 @@ cdef extern from *:
     # (SSE2) build keeps the two-chain elimination for every step.
     const bint LANES "WORKBENCH_TDSE_LANES"
 
+cdef inline void _eliminate_row(
+    const double* psi, const double* d0, const Py_ssize_t i, const double nb_re, const double nb_im,
+    const double gx0, const double gdx, const double beta_re, const double beta_im, double* cd, double* out,
+) noexcept nogil:
+    # One row of the Thomas sweep fused with the right-hand side, for row i with diagonal
+    # b_i = d0_i + gx0 + gdx i and nb = the sum of its neighbours in psi:
+    #   r_i = (beta - b_i) psi_i - nb,   c'_i = 1/(b_i - c'),   d'_i = (r_i - d') c'_i.
+    # cd holds (c', d') of the row eliminated before, (re, im) each, and gets row i's; out gets them too.
+    cdef double b_re = d0[2 * i] + (gx0 + gdx * i)
+    cdef double b_im = d0[2 * i + 1]
+    cdef double r_re = (beta_re - b_re) * psi[2 * i] - (beta_im - b_im) * psi[2 * i + 1] - nb_re
+    cdef double r_im = (beta_re - b_re) * psi[2 * i + 1] + (beta_im - b_im) * psi[2 * i] - nb_im
+    cdef double den_re = b_re - cd[0]
+    cdef double den_im = b_im - cd[1]
+    cdef double q = 1.0 / (den_re * den_re + den_im * den_im)
+    cdef double c_re = den_re * q
+    cdef double c_im = -den_im * q
+    r_re = r_re - cd[2]
+    r_im = r_im - cd[3]
+    cd[0] = c_re; cd[1] = c_im
+    cd[2] = r_re * c_re - r_im * c_im
+    cd[3] = r_re * c_im + r_im * c_re
+    out[0] = cd[0]; out[1] = cd[1]; out[2] = cd[2]; out[3] = cd[3]
+
+
 cdef void _cn_steps_two_chains(
     double* psi,
     const double* d0,
@@ -112,8 +137,10 @@ cdef void _cn_steps_two_chains(
     cdef Py_ssize_t m = n // 2          # top half [0, m), bottom half [m, n)
     cdef Py_ssize_t s, k, j, i
     cdef double g, gx0, gdx
-    cdef double ct_re, ct_im, dt_re, dt_im      # c'_{j-1}, d'_{j-1} (top)
-    cdef double cb_re, cb_im, db_re, db_im      # e'_{i+1}, f'_{i+1} (bottom)
+    cdef double top[4]                          # c'_{j-1}, d'_{j-1} of the top chain (re, im)
+    cdef double bot[4]                          # e'_{i+1}, f'_{i+1} of the bottom chain
+    cdef double ct_re, ct_im, dt_re, dt_im
+    cdef double cb_re, cb_im, db_re, db_im
     cdef double nb_re, nb_im, b_re, b_im, r_re, r_im, den_re, den_im, q
     cdef double y_re, y_im, w_re, w_im, u_re, u_im, v_re, v_im, g_re, g_im
     cdef double nt, nb, dpt, dpb, act, acb, p2
@@ -123,8 +150,9 @@ cdef void _cn_steps_two_chains(
         g = -2.0 * dx * dx * field[s]
         gx0 = g * x0
         gdx = g * dx
-        ct_re = 0.0; ct_im = 0.0; dt_re = 0.0; dt_im = 0.0
-        cb_re = 0.0; cb_im = 0.0; db_re = 0.0; db_im = 0.0
+        for k in range(4):
+            top[k] = 0.0
+            bot[k] = 0.0
 
         # ---- RHS product fused with the two-ended forward elimination ----
         for k in range(m):
@@ -137,22 +165,7 @@ cdef void _cn_steps_two_chains(
             else:
                 nb_re = psi[2]
                 nb_im = psi[3]
-            b_re = d0[2 * j] + (gx0 + gdx * j)
-            b_im = d0[2 * j + 1]
-            r_re = (beta_re - b_re) * psi[2 * j] - (beta_im - b_im) * psi[2 * j + 1] - nb_re
-            r_im = (beta_re - b_re) * psi[2 * j + 1] + (beta_im - b_im) * psi[2 * j] - nb_im
-            # c'_j = 1/(d_j - c'_{j-1});  d'_j = (r_j - d'_{j-1}) c'_j
-            den_re = b_re - ct_re
-            den_im = b_im - ct_im
-            q = 1.0 / (den_re * den_re + den_im * den_im)
-            ct_re = den_re * q
-            ct_im = -den_im * q
-            r_re = r_re - dt_re
-            r_im = r_im - dt_im
-            dt_re = r_re * ct_re - r_im * ct_im
-            dt_im = r_re * ct_im + r_im * ct_re
-            work[4 * j] = ct_re; work[4 * j + 1] = ct_im
-            work[4 * j + 2] = dt_re; work[4 * j + 3] = dt_im
+            _eliminate_row(psi, d0, j, nb_re, nb_im, gx0, gdx, beta_re, beta_im, top, work + 4 * j)
 
             # bottom, row i, eliminating upwards
             if i < n - 1:
@@ -161,45 +174,19 @@ cdef void _cn_steps_two_chains(
             else:
                 nb_re = psi[2 * i - 2]
                 nb_im = psi[2 * i - 1]
-            b_re = d0[2 * i] + (gx0 + gdx * i)
-            b_im = d0[2 * i + 1]
-            r_re = (beta_re - b_re) * psi[2 * i] - (beta_im - b_im) * psi[2 * i + 1] - nb_re
-            r_im = (beta_re - b_re) * psi[2 * i + 1] + (beta_im - b_im) * psi[2 * i] - nb_im
-            den_re = b_re - cb_re
-            den_im = b_im - cb_im
-            q = 1.0 / (den_re * den_re + den_im * den_im)
-            cb_re = den_re * q
-            cb_im = -den_im * q
-            r_re = r_re - db_re
-            r_im = r_im - db_im
-            db_re = r_re * cb_re - r_im * cb_im
-            db_im = r_re * cb_im + r_im * cb_re
-            work[4 * i] = cb_re; work[4 * i + 1] = cb_im
-            work[4 * i + 2] = db_re; work[4 * i + 3] = db_im
+            _eliminate_row(psi, d0, i, nb_re, nb_im, gx0, gdx, beta_re, beta_im, bot, work + 4 * i)
 
         if n - m > m:
             # Odd n: the bottom half has one row more, i = m (0 < m < n-1).
             i = m
             nb_re = psi[2 * i - 2] + psi[2 * i + 2]
             nb_im = psi[2 * i - 1] + psi[2 * i + 3]
-            b_re = d0[2 * i] + (gx0 + gdx * i)
-            b_im = d0[2 * i + 1]
-            r_re = (beta_re - b_re) * psi[2 * i] - (beta_im - b_im) * psi[2 * i + 1] - nb_re
-            r_im = (beta_re - b_re) * psi[2 * i + 1] + (beta_im - b_im) * psi[2 * i] - nb_im
-            den_re = b_re - cb_re
-            den_im = b_im - cb_im
-            q = 1.0 / (den_re * den_re + den_im * den_im)
-            cb_re = den_re * q
-            cb_im = -den_im * q
-            r_re = r_re - db_re
-            r_im = r_im - db_im
-            db_re = r_re * cb_re - r_im * cb_im
-            db_im = r_re * cb_im + r_im * cb_re
-            work[4 * i] = cb_re; work[4 * i + 1] = cb_im
-            work[4 * i + 2] = db_re; work[4 * i + 3] = db_im
+            _eliminate_row(psi, d0, i, nb_re, nb_im, gx0, gdx, beta_re, beta_im, bot, work + 4 * i)
 
         # ---- join the halves: psi_{m-1} = D - C psi_m and psi_m = F - E psi_{m-1} ----
         # (ct, dt) are c'_{m-1}, d'_{m-1}; (cb, db) are e'_m, f'_m.
+        ct_re = top[0]; ct_im = top[1]; dt_re = top[2]; dt_im = top[3]
+        cb_re = bot[0]; cb_im = bot[1]; db_re = bot[2]; db_im = bot[3]
         g_re = 1.0 - (ct_re * cb_re - ct_im * cb_im)
         g_im = -(ct_re * cb_im + ct_im * cb_re)
         r_re = dt_re - (ct_re * db_re - ct_im * db_im)
@@ -379,6 +366,7 @@ cdef void _lane_step(
     cdef double g, gdx, a_re, a_im, b_re, b_im, t_re, t_im, u_re, u_im
     cdef double sd_re, sd_im, sv_re, sv_im, pe_re, pe_im, dk_re, dk_im, ck_re, ck_im
     cdef double ft_re, ft_im, et_re, et_im, nb_re, nb_im, r_re, r_im, q
+    cdef double tail[4]
     cdef double den_re, den_im, p2, nrm, dip, frc, L_re, L_im, F_re, F_im
 
     g = -2.0 * dx * dx * fld
@@ -427,7 +415,8 @@ cdef void _lane_step(
                   D0 + 2 * NL * k, gxl, gdx * k, beta_re, beta_im, W + 6 * NL * k, st, False)
 
     # ---- tail rows M .. n-1, eliminated bottom-up (nothing below row n-1) ----
-    et_re = 0.0; et_im = 0.0; ft_re = 0.0; ft_im = 0.0
+    for i in range(4):
+        tail[i] = 0.0
     for t in range(R):
         i = n - 1 - t
         if i < n - 1:
@@ -439,21 +428,7 @@ cdef void _lane_step(
         else:
             nb_re = nb_re + PS[2 * NL * (K - 1) + NL - 1]
             nb_im = nb_im + PS[2 * NL * (K - 1) + 2 * NL - 1]
-        b_re = d0[2 * i] + (g * x0 + gdx * i)
-        b_im = d0[2 * i + 1]
-        r_re = (beta_re - b_re) * psi[2 * i] - (beta_im - b_im) * psi[2 * i + 1] - nb_re
-        r_im = (beta_re - b_re) * psi[2 * i + 1] + (beta_im - b_im) * psi[2 * i] - nb_im
-        den_re = b_re - et_re
-        den_im = b_im - et_im
-        q = 1.0 / (den_re * den_re + den_im * den_im)
-        et_re = den_re * q
-        et_im = -den_im * q
-        r_re = r_re - ft_re
-        r_im = r_im - ft_im
-        ft_re = r_re * et_re - r_im * et_im
-        ft_im = r_re * et_im + r_im * et_re
-        TL[4 * (i - M)] = et_re; TL[4 * (i - M) + 1] = et_im
-        TL[4 * (i - M) + 2] = ft_re; TL[4 * (i - M) + 3] = ft_im
+        _eliminate_row(psi, d0, i, nb_re, nb_im, g * x0, gdx, beta_re, beta_im, tail, TL + 4 * (i - M))
 
     # ---- join the lanes: first row F_p and last row L_p of every lane ----
     #   F_p = SD_p + SV_p L_{p-1} + PE_p F_{p+1},   L_p = dK_p + PE_p L_{p-1} - cK_p F_{p+1},
