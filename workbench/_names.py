@@ -85,9 +85,9 @@ def input_shard(job_id: str) -> str:
     return job_id[:INPUT_SHARD_CHARS]
 
 
-def input_relpath(job_id: str, format: int = BUNDLE_FORMAT) -> str:
+def input_relpath(job_id: str, bundle_format: int = BUNDLE_FORMAT) -> str:
     """The job's input file relative to the bundle, for a bundle of the given format."""
-    if format == 1:
+    if bundle_format == 1:
         return f"{INPUTS}/{input_name(job_id)}"
     return f"{INPUTS}/{input_shard(job_id)}/{input_name(job_id)}"
 

@@ -108,13 +108,13 @@ def _worker_init() -> None:
 
 
 def _work(
-    bundle_path: str, job_id: str, input_rel: str, proc: int, cluster: int, checkpoint_seconds: float, run_function: Any
+    bundle_path: str, job_id: str, input_path: str, proc: int, cluster: int, checkpoint_seconds: float, run_function: Any
 ) -> JobOutcome:
     root = Path(bundle_path)
     writer = EventWriter(root / _names.LOGS / _names.EVENT_LOG, cluster)
     writer.executing(proc)
     outcome = run_job(
-        root / input_rel,
+        input_path,
         root / _names.OUTPUTS,
         checkpoint_dir=root / _names.CHECKPOINTS,
         checkpoint_seconds=checkpoint_seconds,
@@ -273,13 +273,13 @@ class LocalExecutor(Executor):
         run_function: Any,
     ) -> None:
         ckpt = bundle.settings.checkpoint_seconds
-        fmt = bundle.info["format"]
         while len(pending) < window:
             nxt = next(todo, None)
             if nxt is None:
                 return
             proc, jid = nxt
-            pending[pool.submit(_work, str(bundle.path), jid, _names.input_relpath(jid, fmt), proc, cluster, ckpt, run_function)] = proc
+            inp = str(bundle.input_path(jid))
+            pending[pool.submit(_work, str(bundle.path), jid, inp, proc, cluster, ckpt, run_function)] = proc
 
 
 def _notebook_run_function(bundle: Bundle) -> Any:
