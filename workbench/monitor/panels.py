@@ -34,7 +34,6 @@ from .model import MARKS, RUNTIME_EDGES, GridDim, MonitorModel, take_slice
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = ["Panel", "ScanPanel", "RuntimePanel", "UserPanel", "Throttle", "close_tree", "MARK_COLORS"]
 

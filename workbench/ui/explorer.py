@@ -36,7 +36,6 @@ from .canvas import make_figure, new_lock
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
     from ..bundle import Bundle
 
