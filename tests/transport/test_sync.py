@@ -251,6 +251,31 @@ def test_sftp_only_host(sftp_only_sshd, tmp_path):
     assert again.files_transferred == 0 and again.files_unchanged == report.files_remote
 
 
+def test_sftp_only_host_that_closes_the_session_at_once(sftp_only_sshd, tmp_path, monkeypatch):
+    # An SFTP-only sshd may close the session channel before the sync has sent
+    # its first line (seen in CI).  That is the same answer, "no shell here",
+    # and must fall back to SFTP rather than fail the sync.
+    from workbench.transport.ssh import SSHConnection
+
+    opened = []
+    real_open = SSHConnection.open_command
+
+    def open_then_closed(self, command):
+        channel = real_open(self, command)
+        channel.close()  # what the client sees once the server's close arrived
+        opened.append(channel)
+        return channel
+
+    monkeypatch.setattr(SSHConnection, "open_command", open_then_closed)
+    remote = make_bundle(tmp_path / "remote", n=3)
+    local = tmp_path / "local"
+    report = sync(f"{sftp_only_sshd.host}:{remote}", local, **sftp_only_sshd.connect_options())
+    assert opened, "the sync never tried the shell session"
+    assert report.ok
+    assert any("SFTP only" in w for w in report.warnings)
+    assert tree(local) == selected(remote, "outputs", "logs")
+
+
 # -- interruptions ----------------------------------------------------------
 
 

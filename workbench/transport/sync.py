@@ -922,13 +922,19 @@ class _Mirror:
         # Our script reads this line first.  A host that only allows SFTP
         # (ForceCommand internal-sftp) runs sftp-server instead, which takes the
         # bytes for an oversized packet length and quits at once: no long timeout.
-        channel.sendall(b"wb-hello\n")
-        channel.settimeout(max(30.0, self.conn.settings.timeout))
+        # It may also have closed the channel before this line goes out: that
+        # is the same answer ("no shell here"), not a failed sync.
         stream = _ChannelStream(channel)
+        line = None
         try:
+            channel.sendall(b"wb-hello\n")
+            channel.settimeout(max(30.0, self.conn.settings.timeout))
             line = stream.readline()
         except TimeoutError:
-            line = None
+            pass
+        except OSError:
+            if not channel.closed:
+                raise
         if line is None or not line.startswith(b"wb-"):
             _, err, status = _drain(channel, 5.0) if not channel.closed else (b"", b"", -1)
             channel.close()
