@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _names
+from ._atomic import atomic_open
 from .errors import OutputError
 
 __all__ = ["Checkpoint", "CheckpointExit"]
@@ -80,12 +81,8 @@ class Checkpoint:
     def save(self, state: Mapping[str, object]) -> None:
         """Write ``state`` atomically (temporary file, fsync, rename)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with atomic_open(self.path, fsync=True) as f:
             np.savez(f, **{k: np.asarray(v) for k, v in state.items()})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
         self._last = time.monotonic()
         self.saves += 1
         if self.exit_after_save:

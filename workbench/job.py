@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import _names
+from ._atomic import atomic_write
 from .checkpoint import Checkpoint, CheckpointExit
 from .errors import JobError
 from .jobtype import JobContext, resolve_ref
@@ -51,13 +52,6 @@ class JobOutcome:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def _split_results(job_id: str, results: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -107,7 +101,7 @@ def write_result(outdir: Path, job_input: Mapping[str, Any], results: Mapping[st
 
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    _atomic_write(outdir / _names.arrays_name(job_id), buf.getvalue())
+    atomic_write(outdir / _names.arrays_name(job_id), buf.getvalue())
     record = {
         "format": _names.RESULT_FORMAT,
         "job_id": job_id,
@@ -118,7 +112,7 @@ def write_result(outdir: Path, job_input: Mapping[str, Any], results: Mapping[st
         "arrays": sorted(arrays),
         **meta,
     }
-    _atomic_write(outdir / _names.result_name(job_id), json.dumps(record, allow_nan=False).encode())
+    atomic_write(outdir / _names.result_name(job_id), json.dumps(record, allow_nan=False).encode())
 
 
 def _run_function(job_input: Mapping[str, Any]) -> Any:

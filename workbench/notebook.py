@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _names
+from ._atomic import atomic_open
 from .errors import BundleExistsError
 
 if TYPE_CHECKING:
@@ -234,8 +235,6 @@ def bundle_notebook(
             "path=... (--output on the command line), or replace it with overwrite=True (--overwrite)."
         )
     nb = render_notebook(b)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_open(target, "w", encoding="utf-8") as f:
         nbformat.write(nb, f)
-    os.replace(tmp, target)
     return target

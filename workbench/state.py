@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _names
+from ._atomic import atomic_open
 from .submit import HOLD_EXIT_SUBCODE, read_items
 
 #: Seconds between full listings of ``outputs/`` (between them only jobs with new events are checked).
@@ -1058,13 +1059,10 @@ class ScanState:
         }
         arrays["meta"] = np.array(json.dumps(meta))
         path = self.bundle.path / _names.STATE_CACHE
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            with open(tmp, "wb") as f:
+            with atomic_open(path) as f:
                 np.savez(f, **arrays)
-            os.replace(tmp, path)
         except OSError:
-            tmp.unlink(missing_ok=True)
             return None
         self._last_save = time.monotonic()
         self._events_since_save = 0

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._atomic import atomic_write
 from .._names import LOGS, OUTPUTS
 from ..errors import TransportError
 from .ssh import SSHConnection, _drain, _error, _feed, _sh, _tail, is_transient, resolve_host
@@ -759,13 +760,13 @@ class _Mirror:
 
     def save_manifest(self, complete: bool = False) -> None:
         path = self.local / MANIFEST
-        tmp = path.with_name(path.name + PART_SUFFIX)
         data = {"format": _MANIFEST_FORMAT, "remote": str(self.remote), "complete": complete,
                 "files": self.manifest}  # fmt: skip
         try:
             self.local.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data, separators=(",", ":")))
-            os.replace(tmp, path)
+            # A name unique to this writer (two syncs into one folder must not
+            # share it) that the clean-up of leftovers recognises.
+            atomic_write(path, json.dumps(data, separators=(",", ":")), suffix=PART_SUFFIX)
         except OSError as e:
             raise _local_error(path, e) from e
         self._last_save = time.monotonic()
