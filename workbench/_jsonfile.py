@@ -7,10 +7,11 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["locked_json"]
+__all__ = ["iso_epoch", "locked_json", "utc_now"]
 
 T = TypeVar("T")
 
@@ -39,3 +40,18 @@ def locked_json(path: str | os.PathLike[str], default: Callable[[], T]) -> Itera
             os.write(fd, out)
     finally:
         os.close(fd)  # releases the lock
+
+
+def utc_now() -> str:
+    """Now, as the records store times: ISO 8601 in UTC, to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def iso_epoch(iso: Any) -> float | None:
+    """A record's ISO time as seconds since the epoch (None when absent or unreadable)."""
+    if not isinstance(iso, str) or not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return None

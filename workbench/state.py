@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _names
+from ._jsonfile import iso_epoch
 from ._atomic import atomic_open
 from .submit import HOLD_EXIT_SUBCODE, read_items
 
@@ -902,7 +903,7 @@ class ScanState:
                 rec.state, rec.cluster, rec.proc = "idle", cluster, None
                 rec.exit_code, rec.reason, rec.hold_reason, rec.hold_code, rec.hold_subcode = None, "", "", None, None
                 rec.started = rec.finished = None
-                rec.submitted = _epoch(sub.get("time"))
+                rec.submitted = iso_epoch(sub.get("time"))
                 rec.host = rec.transfer = ""
                 changed.add(jid)
         self._submissions = subs
@@ -1215,12 +1216,3 @@ def _alias(addr: str) -> str:
     return addr.strip("<>")
 
 
-def _epoch(iso: Any) -> float | None:
-    if not iso:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(str(iso)).timestamp()
-    except ValueError:
-        return None

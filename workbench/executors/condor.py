@@ -37,12 +37,11 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _names
-from .._jsonfile import locked_json
+from .._jsonfile import locked_json, utc_now
 from ..errors import ExecutorError, SubmitError, TransportError
 from ..submit import items_text, read_items, render_job_script, with_items
 from .base import Executor
@@ -156,10 +155,6 @@ def parse_cluster(output: str) -> tuple[int, int]:
         "condor_submit did not say which cluster it made (expected a line like "
         f"'3 job(s) submitted to cluster 1234.'); its output was:\n{output.strip() or '(nothing)'}"
     )
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------------------
@@ -335,7 +330,7 @@ class CondorExecutor(Executor):
         return self._remember(
             bundle,
             Submission(
-                n=n, cluster=cluster, count=len(items), target=self.name, host=host, time=_now(), items=items_rel,
+                n=n, cluster=cluster, count=len(items), target=self.name, host=host, time=utc_now(), items=items_rel,
                 submit=submit_rel, schedd=schedd_name, user=getpass.getuser(),
                 command=f"htcondor2.Schedd().submit(Submit({submit_rel}), itemdata=<{len(items)} items of {items_rel}>)",
             ),
@@ -608,7 +603,7 @@ class CondorSSHExecutor(CondorExecutor):
         return self._remember(
             bundle,
             Submission(
-                n=n, cluster=cluster, count=count, target=self.name, host=self.host, time=_now(), items=items_rel,
+                n=n, cluster=cluster, count=count, target=self.name, host=self.host, time=utc_now(), items=items_rel,
                 submit=submit_rel, remote_dir=remote, condor_bin=self.condor_bin or "", user=conn.settings.user,
                 command=command, output=output.strip(),
             ),

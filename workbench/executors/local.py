@@ -11,12 +11,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import _names
-from .._jsonfile import locked_json
+from .._jsonfile import locked_json, utc_now
 from ..errors import ExecutorError
 from ..eventlog import EventWriter
 from ..job import JobOutcome, run_job
@@ -88,7 +87,7 @@ def _begin_run(bundle: Bundle) -> int:
         runs[str(cluster)] = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "started": utc_now(),
             "ended": None,
         }
     return cluster
@@ -96,7 +95,7 @@ def _begin_run(bundle: Bundle) -> int:
 
 def _end_run(bundle: Bundle, cluster: int) -> None:
     with _runs_file(bundle) as runs:
-        runs[str(cluster)]["ended"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        runs[str(cluster)]["ended"] = utc_now()
 
 
 # ---------------------------------------------------------------------------

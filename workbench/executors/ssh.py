@@ -52,12 +52,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _names
-from .._jsonfile import locked_json
+from .._jsonfile import iso_epoch, locked_json, utc_now
 from ..errors import ExecutorError, TransportError
 from .base import Executor, RunReport, Selection
 
@@ -81,9 +80,9 @@ __all__ = [
     "syncer",
 ]
 
-#: Never pulled from a remote bundle: temporary files (job results are written
-#: to ``.<name>.<pid>.tmp`` then renamed; checkpoints to ``<name>.tmp``) and the
-#: remote's record of its own processes.
+#: Never pulled from a remote bundle: temporary files (every file is written to
+#: a hidden ``.<name>.<pid>-<thread>.tmp`` then renamed; older versions wrote
+#: checkpoints to ``<name>.tmp``) and the remote's record of its own processes.
 SYNC_EXCLUDE: tuple[str, ...] = (".*", "*.tmp", f"{_names.LOGS}/{_names.LOCAL_RUNS}")
 
 # Files of the local bundle that stay local: caches, sync and run records.
@@ -97,10 +96,6 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The remote entry point: reset SIGINT first thing (a background job of a
 # non-interactive shell starts with SIGINT ignored, and Python then keeps it so).
 _BOOT = "import sys; from workbench.executors.ssh import remote_main; sys.exit(remote_main(sys.argv[1:]))"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------------------
@@ -410,7 +405,7 @@ def _sanitised_local_runs(bundle: Bundle) -> bytes | None:
         return None
     for r in recs.values():
         if not r.get("ended"):
-            r["ended"] = _now()
+            r["ended"] = utc_now()
     return json.dumps(recs, indent=1).encode()
 
 
@@ -753,7 +748,7 @@ class SSHExecutor(Executor):
             destination=dest,
             hostname=str(entry.get("host", "")),
             python=python,
-            started=str(entry.get("started") or _now()),
+            started=str(entry.get("started") or utc_now()),
             ended=None,
             connect=_connect_record(connect_options),
         )
@@ -819,7 +814,7 @@ def _connection_for(rec: RemoteRun, connection: SSHConnection | None, overrides:
 
 
 def _end(bundle: Bundle, rec: RemoteRun, entry: Mapping[str, Any] | None) -> None:
-    rec.ended = str((entry or {}).get("ended") or _now())
+    rec.ended = str((entry or {}).get("ended") or utc_now())
     if rec.cluster is None and entry and entry.get("cluster") is not None:
         rec.cluster = int(entry["cluster"])
     _save_run(bundle, rec)
@@ -1093,8 +1088,8 @@ class SSHRun:
                 report.failed.append((r.job_id, _last_error(self.bundle, r.job_id, r.exit_code)))
             elif r.state in ("removed", "interrupted"):
                 report.interrupted = True
-        start = _epoch(self.record.started)
-        end = _epoch(self.record.ended) if self.record.ended else time.time()
+        start = iso_epoch(self.record.started)
+        end = iso_epoch(self.record.ended) if self.record.ended else time.time()
         report.seconds = max(0.0, end - start) if start is not None and end is not None else 0.0
         return report
 
@@ -1146,15 +1141,6 @@ class SSHRun:
             bar.set_postfix(failed=failed, refresh=False)
         bar.refresh()
         return bar
-
-
-def _epoch(iso: str | None) -> float | None:
-    if not iso:
-        return None
-    try:
-        return datetime.fromisoformat(iso).timestamp()
-    except ValueError:
-        return None
 
 
 def _last_error(bundle: Bundle, job_id: str, exit_code: int | None) -> str:

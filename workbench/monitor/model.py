@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._jsonfile import iso_epoch
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -336,15 +338,6 @@ def take_slice(values: np.ndarray, shape: Sequence[int], x: int, y: int, fixed: 
 # ---------------------------------------------------------------------------
 # The model
 # ---------------------------------------------------------------------------
-def _epoch(iso: Any) -> float | None:
-    if not isinstance(iso, str) or not iso:
-        return None
-    try:
-        return datetime.fromisoformat(iso).timestamp()
-    except ValueError:
-        return None
-
-
 class MonitorModel:
     """The state of a scan as the monitor shows it, updated by :meth:`refresh`.
 
@@ -543,7 +536,7 @@ class MonitorModel:
                         jid,
                         rec["scalars"],
                         float(runtime) if isinstance(runtime, (int, float)) else math.nan,
-                        _epoch(rec.get("finished")),
+                        iso_epoch(rec.get("finished")),
                     )
                 )
             delta.backlog = len(self._backlog)
