@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["iso_epoch", "locked_json", "utc_now"]
+__all__ = ["iso_epoch", "locked_json", "read_json", "utc_now"]
 
 T = TypeVar("T")
 
@@ -27,9 +27,7 @@ def locked_json(path: str | os.PathLike[str], default: Callable[[], T]) -> Itera
     fd = os.open(Path(path), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        raw = b""
-        while chunk := os.read(fd, 1 << 16):
-            raw += chunk
+        raw = _read_all(fd)
         data: Any = json.loads(raw) if raw.strip() else default()
         before = json.dumps(data, sort_keys=True)
         yield data
@@ -40,6 +38,38 @@ def locked_json(path: str | os.PathLike[str], default: Callable[[], T]) -> Itera
             os.write(fd, out)
     finally:
         os.close(fd)  # releases the lock
+
+
+def read_json(path: str | os.PathLike[str], default: Callable[[], T]) -> T:
+    """The JSON file at ``path`` as :func:`locked_json` leaves it: read under a shared ``flock``.
+
+    :func:`locked_json` empties the file before it writes the new content; the
+    shared lock waits for it to finish, so a reader never sees that gap.
+    Returns ``default()`` for a missing or empty file.
+
+    Raises
+    ------
+    ValueError
+        The file holds something that is not JSON.
+    """
+    try:
+        fd = os.open(Path(path), os.O_RDONLY)
+    except FileNotFoundError:
+        return default()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        raw = _read_all(fd)
+    finally:
+        os.close(fd)  # releases the lock
+    result: T = json.loads(raw) if raw.strip() else default()
+    return result
+
+
+def _read_all(fd: int) -> bytes:
+    raw = b""
+    while chunk := os.read(fd, 1 << 16):
+        raw += chunk
+    return raw
 
 
 def utc_now() -> str:

@@ -136,11 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .executors.local import run
 
     bundle = open_bundle(args.bundle)
-    if getattr(args, "target", None) is None and bundle.settings.target in ("condor", "condor-ssh"):
-        args.target = bundle.settings.target  # created for a pool: run there unless told otherwise
-    if getattr(args, "target", None) in ("condor", "condor-ssh"):
-        return _run_on_pool(args, bundle)
-    if getattr(args, "target", None) == "ssh" or (args.target is None and bundle.settings.target == "ssh"):
+    target = args.target or bundle.settings.target  # where it was created for, unless told otherwise
+    if target in ("condor", "condor-ssh"):
+        return _run_on_pool(args, bundle, target)
+    if target == "ssh":
         return _run_over_ssh(args, bundle)
     try:
         report = run(bundle, only=args.only, workers=args.workers, progress=not args.no_progress)
@@ -160,12 +159,11 @@ def _report_run(report: Any, bundle: Any, path: str) -> int:
     return 1 if report.failed else 0
 
 
-def _pool_executor(args: argparse.Namespace, bundle: Any) -> Any:
-    """The executor for ``--target condor|condor-ssh``, or the one the bundle was last submitted with."""
+def _pool_executor(args: argparse.Namespace, bundle: Any, target: str | None = None) -> Any:
+    """The executor for ``target`` (``condor`` or ``condor-ssh``), or else the one the bundle was last submitted with."""
     from .errors import ExecutorError
     from .executors.condor import CondorExecutor, CondorSSHExecutor, executor_for
 
-    target = getattr(args, "target", None)
     if target == "condor":
         return CondorExecutor()
     if target == "condor-ssh":
@@ -182,14 +180,11 @@ def _pool_executor(args: argparse.Namespace, bundle: Any) -> Any:
     return ex
 
 
-def _run_on_pool(args: argparse.Namespace, bundle: Any) -> int:
+def _run_on_pool(args: argparse.Namespace, bundle: Any, target: str) -> int:
     from .executors.base import select_jobs
 
-    ex = _pool_executor(args, bundle)
-    try:
+    with _pool_executor(args, bundle, target) as ex:
         sub = ex.submit(bundle, select_jobs(bundle, args.only))
-    finally:
-        getattr(ex, "close", lambda: None)()
     print(sub)
     print(f"Follow it with: workbench status {_quote(args.bundle)}; act on it with workbench hold/release/remove/resubmit.")
     return 0
@@ -291,14 +286,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if handle is not None:
             handle.close()
         if pool is not None:
-            getattr(pool, "close", lambda: None)()
+            pool.close()
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     """``workbench stop BUNDLE``: stop its SSH run cleanly and pull what it wrote."""
-    import json
-
     from .bundle import open_bundle
+    from .executors.local import live_local_runs
     from .executors.ssh import attach, runs
     from .state import ScanState
 
@@ -316,13 +310,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
         print(f"{bundle.name}: {st.summary()}")
         print(f"Resume it with: workbench run {_quote(args.bundle)} --target ssh")
         return 0
-    try:
-        local = json.loads((bundle.log_path.parent / "local_runs.json").read_text() or "{}")
-    except (OSError, ValueError):
-        local = {}
-    from .executors.local import _run_alive
-
-    live = [(c, r) for c, r in local.items() if r.get("executor") != "ssh" and _run_alive(r)]
+    live = live_local_runs(bundle)
     for c, r in live:
         print(f"Run {c} runs on {r['host']} as process {r['pid']}: stop it with Ctrl-C in its terminal, "
               f"or `kill -INT {r['pid']}` there.")  # fmt: skip
@@ -337,8 +325,7 @@ def cmd_pool_action(args: argparse.Namespace) -> int:
     from .errors import ExecutorError
 
     bundle = open_bundle(args.bundle)
-    ex = _pool_executor(args, bundle)
-    try:
+    with _pool_executor(args, bundle) as ex:
         ids: list[str] | None = None
         if args.jobs:
             known = set(bundle.job_ids)
@@ -352,8 +339,6 @@ def cmd_pool_action(args: argparse.Namespace) -> int:
             print(ex.resubmit(bundle, ids))
         else:
             print(getattr(ex, args.command)(bundle, ids, reason=args.reason))
-    finally:
-        getattr(ex, "close", lambda: None)()
     return 0
 
 
@@ -436,6 +421,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .executors.base import SELECTIONS
+
     parser = argparse.ArgumentParser(prog="workbench", description="High-throughput parameter scans: create, run, analyze.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -458,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a bundle's jobs on this machine (resumes: only unfinished jobs by default)")
     p.add_argument("bundle")
-    p.add_argument("--only", choices=("unfinished", "failed", "all"), default="unfinished")
+    p.add_argument("--only", choices=SELECTIONS, default="unfinished")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--target", choices=("local", "ssh", "condor", "condor-ssh"), default=None,

@@ -38,6 +38,7 @@ a container image (``container_image``), or wheels transferred with the job
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -292,7 +293,11 @@ def items_for(bundle_path: str | Path, job_ids: Sequence[str]) -> list[dict[str,
     items = [it for it in read_items((Path(bundle_path) / _names.ITEMS).read_text()) if it["job_id"] in wanted]
     if len(items) != len(wanted):
         missing = sorted(wanted - {it["job_id"] for it in items})
-        raise SubmitError(f"Job id(s) {missing[:5]} are not in {Path(bundle_path) / _names.ITEMS}.")
+        raise SubmitError(
+            f"Job id(s) {missing[:5]} are not in {Path(bundle_path) / _names.ITEMS}: they are not jobs of this "
+            f"bundle. Use ids it has (bundle.job_ids; `workbench status {shlex.quote(str(bundle_path))} --jobs STATES` "
+            "lists them by state)."
+        )
     return items
 
 

@@ -15,6 +15,7 @@ import pytest
 from workbench import _names
 from workbench.errors import ExecutorError, SubmitError
 from workbench.executors.condor import (
+    _QUERY_ATTRS,
     QUERY_INTERVAL,
     CondorExecutor,
     PoolActions,
@@ -103,6 +104,36 @@ def test_resubmit_makes_a_new_cluster_over_just_the_failed_and_removed_items(mak
         ex.resubmit(b)
 
 
+def test_a_held_job_resubmitted_by_id_is_removed_then_submitted_as_a_new_cluster(make_bundle, fake_schedd):
+    b = make_bundle()
+    ex = CondorExecutor(schedd=fake_schedd)
+    ex.submit(b, b.job_ids)
+    # Held by the pool (an input transfer failed), not by on_exit_hold: the job is "held", still in the queue.
+    append(b, "012 (4821.001.000) 2025-03-14 10:00:00 Job was held.\n\tTransfer input files failure\n"
+              "\tCode 13 Subcode 2\n...\n")
+    assert state(b).jobs[b.job_ids[1]].state == "held"
+    sub = ex.resubmit(b, [b.job_ids[1]])
+    assert fake_schedd.acts[-1][:2] == (htcondor2.JobAction.Remove, ["4821.1"])
+    assert (sub.n, sub.cluster, sub.count, sub.items) == (2, 4822, 1, "submissions/2.txt")
+    assert [it["job_id"] for it in fake_schedd.submits[1][1]] == [b.job_ids[1]]
+    assert (b.path / "submissions" / "2.txt").read_text() == f"1 {b.job_ids[1]}\n"
+    assert [s.n for s in submissions(b)] == [1, 2]
+    st = state(b)
+    assert (st.jobs[b.job_ids[1]].state, st.jobs[b.job_ids[1]].cluster) == ("idle", 4822)
+
+
+def test_unknown_job_ids_are_refused_by_name_before_anything_is_done(make_bundle, fake_schedd):
+    b = make_bundle()
+    ex = CondorExecutor(schedd=fake_schedd)
+    with pytest.raises(SubmitError, match=r"(?s)\['zz'\] are not in .*jobs of this bundle.*workbench status"):
+        ex.submit(b, ["zz", b.job_ids[0]])
+    ex.submit(b, b.job_ids)
+    append(b, held_by_exit(4821, 0))
+    with pytest.raises(SubmitError, match=r"(?s)\['zz'\] are not in .*workbench status"):
+        ex.resubmit(b, [b.job_ids[0], "zz"])
+    assert len(fake_schedd.submits) == 1 and fake_schedd.acts == []  # nothing removed, nothing submitted
+
+
 def test_hold_release_remove_act_on_the_right_jobs(make_bundle, fake_schedd):
     b = make_bundle(x=[1.0, 2.0, 3.0, 4.0])
     ex = CondorExecutor(schedd=fake_schedd)
@@ -177,7 +208,7 @@ def test_the_queue_is_asked_at_most_once_a_minute(make_bundle, fake_schedd):
     ex.clock = lambda: now[0]
     fake_schedd.ads = [{"ClusterId": 4821, "ProcId": 0, "JobStatus": 2, "RemoteHost": "slot1@e001"}]
     rows = ex.query(b)
-    assert rows == fake_schedd.ads and fake_schedd.queries == [("ClusterId == 4821", fake_schedd.queries[0][1])]
+    assert rows == fake_schedd.ads and fake_schedd.queries == [("ClusterId == 4821", list(_QUERY_ATTRS))]
     now[0] += QUERY_INTERVAL - 1
     assert ex.query(b) == rows and len(fake_schedd.queries) == 1
     now[0] += 2

@@ -14,6 +14,7 @@ import pytest
 import wbtest_jobs
 
 from workbench import _names
+from workbench._jsonfile import locked_json, read_json
 from workbench.bundle import create, open_bundle
 from workbench.errors import ExecutorError
 from workbench.executors.local import run
@@ -133,3 +134,30 @@ def test_background_run_can_be_stopped_and_a_second_run_is_refused(tmp_path):
     st.update()
     assert st.counts()["completed"] == report.completed
     assert st.counts()["removed"] == 20 - report.completed - len(report.failed)
+
+
+def _rewrite(path: Path, rounds: int) -> None:
+    for i in range(rounds):
+        with locked_json(path, dict) as record:
+            record["round"] = i
+            record["pad"] = "x" * (i % 7) * 50_000  # long writes: a wide gap between truncate and write
+
+
+def test_run_records_read_while_another_process_rewrites_them_are_never_seen_empty(tmp_path):
+    path = tmp_path / _names.LOCAL_RUNS
+    assert read_json(path, dict) == {}  # missing
+    path.write_text("")
+    assert read_json(path, list) == []  # empty
+    with locked_json(path, dict) as record:
+        record["round"] = -1
+    import multiprocessing
+
+    writer = multiprocessing.get_context("fork").Process(target=_rewrite, args=(path, 300))
+    writer.start()
+    seen = []
+    while writer.is_alive():
+        seen.append(read_json(path, lambda: None))
+    writer.join()
+    assert writer.exitcode == 0 and seen
+    assert all(r is not None and "round" in r for r in seen)
+    assert read_json(path, dict)["round"] == 299

@@ -25,7 +25,7 @@ from workbench import _names
 from workbench.bundle import create
 from workbench.cli import main
 from workbench.errors import ExecutorError
-from workbench.executors.ssh import SSHRun, runs, sync_bundle
+from workbench.executors.ssh import SSHExecutor, SSHRun, runs, sync_bundle
 from workbench.executors.ssh import run as ssh_run
 from workbench.results import results
 from workbench.scan import scan
@@ -171,6 +171,18 @@ def test_a_killed_remote_run_shows_interrupted_jobs_and_resumes(where, tmp_path,
     assert report.completed == report.submitted == n - done
     assert counts(b) == {"completed": n}
     assert set(completions(ledger)) == set(b.job_ids)
+
+
+def test_submit_with_job_ids_runs_just_those_jobs(where, tmp_path, ledger):
+    b = create(scan(wbtest_jobs.counting, x=[1, 2, 3, 4]), tmp_path / "b")
+    chosen = [b.job_ids[3], b.job_ids[1]]
+    report = SSHExecutor(**where, progress=False).submit(b, chosen)
+    assert (report.submitted, report.completed, report.failed) == (2, 2, [])
+    assert completions(ledger) == Counter(chosen)
+    assert counts(b) == {"completed": 2, "unsubmitted": 2}
+    assert b.finished_ids() == set(chosen)
+    with pytest.raises(KeyError, match="not in"):
+        SSHExecutor(**where, progress=False).submit(b, ["zz"])
 
 
 def test_a_remote_python_without_workbench_is_a_clear_error(where, tmp_path):

@@ -5,15 +5,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self, get_args
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
 
-__all__ = ["Executor", "RunReport", "Selection", "select_jobs"]
+__all__ = ["Executor", "RunReport", "SELECTIONS", "Selection", "check_selection", "select_jobs"]
 
 #: Which jobs of a bundle to run: those without a result, only failed/removed/interrupted ones, or all.
 Selection = Literal["unfinished", "failed", "all"]
+#: The names a :data:`Selection` may take.
+SELECTIONS: tuple[str, ...] = get_args(Selection)
 
 
 @dataclass
@@ -35,32 +37,60 @@ class RunReport:
         )
 
 
+def check_selection(bundle: Bundle, only: Selection | Sequence[str]) -> list[str] | None:
+    """Check a selection: ``None`` for a valid name, else the given job ids (each in ``bundle``).
+
+    Raises
+    ------
+    ValueError
+        ``only`` is a string but not one of :data:`SELECTIONS`.
+    KeyError
+        Some of the job ids are not in the bundle.
+    """
+    if isinstance(only, str):
+        if only not in SELECTIONS:
+            named = ", ".join(repr(s) for s in SELECTIONS)
+            raise ValueError(f"only = {only!r}; use {named} or a list of job ids.")
+        return None
+    ids = list(only)
+    unknown = set(ids) - set(bundle.job_ids)
+    if unknown:
+        raise KeyError(f"Job id(s) {sorted(unknown)[:5]} are not in {bundle.path}.")
+    return ids
+
+
 def select_jobs(bundle: Bundle, only: Selection | Sequence[str] = "unfinished") -> list[str]:
     """The job ids to run, in bundle order."""
-    if not isinstance(only, str):
-        wanted = set(only)
-        unknown = wanted - set(bundle.job_ids)
-        if unknown:
-            raise KeyError(f"Job id(s) {sorted(unknown)[:5]} are not in {bundle.path}.")
+    ids = check_selection(bundle, only)
+    if ids is not None:
+        wanted = set(ids)
         return [j for j in bundle.job_ids if j in wanted]
     if only == "all":
         return list(bundle.job_ids)
     if only == "unfinished":
         done = bundle.finished_ids()
         return [j for j in bundle.job_ids if j not in done]
-    if only == "failed":
-        from ..state import ScanState
+    # only == "failed"
+    from ..state import ScanState
 
-        st = ScanState(bundle)
-        st.update()
-        return st.ids("failed", "removed", "interrupted", "held")
-    raise ValueError(f"only = {only!r}; use 'unfinished', 'failed', 'all' or a list of job ids.")
+    st = ScanState(bundle)
+    st.update()
+    return st.ids("failed", "removed", "interrupted", "held")
 
 
 class Executor(ABC):
     """Runs jobs of a bundle.  Implementations record events in the bundle's event log."""
 
     name: str = ""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release what the executor holds open (connections); nothing by default."""
 
     @abstractmethod
     def submit(self, bundle: Bundle, job_ids: Sequence[str], *, wait: bool = True) -> Any:

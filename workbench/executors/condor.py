@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _names
-from .._jsonfile import locked_json, utc_now
+from .._jsonfile import locked_json, read_json, utc_now
 from ..errors import ExecutorError, SubmitError, TransportError
-from ..submit import items_text, read_items, render_job_script, with_items
+from ..submit import items_for, items_text, render_job_script, with_items
 from .base import Executor
 
 if TYPE_CHECKING:
@@ -127,11 +127,7 @@ def _record(bundle: Bundle) -> Any:
 
 def submissions(bundle: Bundle) -> list[Submission]:
     """The pool submissions of ``bundle``, oldest first."""
-    try:
-        raw = (bundle.path / _names.SUBMISSIONS).read_text()
-    except FileNotFoundError:
-        return []
-    return [Submission.from_dict(d) for d in json.loads(raw or "[]")]
+    return [Submission.from_dict(d) for d in read_json(bundle.path / _names.SUBMISSIONS, list)]
 
 
 def parse_cluster(output: str) -> tuple[int, int]:
@@ -206,7 +202,9 @@ class CondorExecutor(Executor):
         return socket.gethostname(), self.schedd_name or ""
 
     # -- submitting ---------------------------------------------------------
-    def submit(self, bundle: Bundle, job_ids: Sequence[str], *, wait: bool = False) -> Submission:
+    def submit(
+        self, bundle: Bundle, job_ids: Sequence[str], *, wait: bool = False, state: ScanState | None = None
+    ) -> Submission:
         """Submit ``job_ids`` of ``bundle`` as one new cluster and record it.
 
         Parameters
@@ -218,15 +216,20 @@ class CondorExecutor(Executor):
             ``submissions/<n>.txt``).
         wait
             Block until every submitted job has ended (polling the event log).
+        state
+            The bundle's current :class:`~workbench.state.ScanState`, when the
+            caller has one (else it is read, over SSH after pulling the log).
 
         Raises
         ------
         SubmitError
-            Jobs are still queued, or the schedd refused the submission.
+            A job id is not in the bundle, jobs are still queued, or the schedd
+            refused the submission.
         ExecutorError
             There is no schedd.
         """
-        items, partial = self._prepare(bundle, job_ids)
+        items, partial = self._prepare(bundle, job_ids, state)
+        # The one number of this submission: it names its files and its record.
         n = len(submissions(bundle)) + 1
         submit_rel, items_rel = self._write_description(bundle, items, partial, n)
         sub = self._submit(bundle, items, submit_rel, items_rel, n)
@@ -234,13 +237,18 @@ class CondorExecutor(Executor):
             self.wait(bundle)
         return sub
 
-    def _prepare(self, bundle: Bundle, job_ids: Sequence[str]) -> tuple[list[dict[str, str]], bool]:
+    def _prepare(
+        self, bundle: Bundle, job_ids: Sequence[str], st: ScanState | None = None
+    ) -> tuple[list[dict[str, str]], bool]:
         """The items to submit (checked), after staging what the jobs need."""
         job_ids = list(job_ids)
         if not job_ids:
             raise SubmitError(f"Nothing to submit: no job of {bundle.path} was selected.")
-        st = self.state(bundle)
-        queued = [j for j in job_ids if st.jobs[j].state in ACTIVE and st.jobs[j].cluster in _pool_clusters(bundle)]
+        items = items_for(bundle.path, job_ids)  # unknown ids: a SubmitError naming them
+        if st is None:
+            st = self.state(bundle)
+        pool = _pool_clusters(bundle)
+        queued = [j for j in job_ids if st.jobs[j].state in ACTIVE and st.jobs[j].cluster in pool]
         if queued:
             rec = st.jobs[queued[0]]
             raise SubmitError(
@@ -249,14 +257,8 @@ class CondorExecutor(Executor):
                 f"(workbench remove {shlex.quote(str(bundle.path))}), or resubmit only failed and removed jobs "
                 f"(workbench resubmit {shlex.quote(str(bundle.path))})."
             )
-        all_items = read_items((bundle.path / _names.ITEMS).read_text())
-        wanted = set(job_ids)
-        items = [it for it in all_items if it["job_id"] in wanted]
-        if len(items) != len(wanted):
-            missing = sorted(wanted - {it["job_id"] for it in items})
-            raise SubmitError(f"Job id(s) {missing[:5]} are not in {bundle.path / _names.ITEMS}.")
         self._stage(bundle)
-        return items, len(items) != len(all_items)
+        return items, len(items) != len(st.jobs)
 
     def _stage(self, bundle: Bundle) -> None:
         """Folders the description writes into, and the wheels and wrapper when the code travels as wheels."""
@@ -338,7 +340,6 @@ class CondorExecutor(Executor):
 
     def _remember(self, bundle: Bundle, sub: Submission) -> Submission:
         with _record(bundle) as subs:
-            sub = Submission.from_dict({**asdict(sub), "n": len(subs) + 1})
             subs.append(asdict(sub))
         return sub
 
@@ -348,17 +349,21 @@ class CondorExecutor(Executor):
         Failed jobs that are still in the queue (held by ``on_exit_hold``) are
         removed first, so no job runs twice.
         """
+        if job_ids is not None:
+            items_for(bundle.path, job_ids)  # unknown ids: a SubmitError naming them, before anything is done
+        # One state for the whole action (over SSH each read pulls the log).
         st = self.state(bundle)
         ids = list(job_ids) if job_ids is not None else st.ids(*(states or DEFAULT_STATES["resubmit"]))
         if not ids:
             raise SubmitError(f"No failed or removed job to resubmit in {bundle.path}: {st.summary()}")
+        pool = _pool_clusters(bundle)
         in_queue = [j for j in ids if st.jobs[j].state in ("failed", "held") and st.jobs[j].proc is not None
-                    and st.jobs[j].cluster in _pool_clusters(bundle)]
+                    and st.jobs[j].cluster in pool]
         if in_queue:
-            self.remove(bundle, in_queue, reason="workbench: resubmitted as a new cluster")
+            self._act(bundle, "remove", in_queue, "workbench: resubmitted as a new cluster", st)
             for j in in_queue:  # the log will say "removed" shortly; do not wait for it
                 st.jobs[j].state = "removed"
-        return self.submit(bundle, ids)
+        return self.submit(bundle, ids, state=st)
 
     # -- acting on jobs -------------------------------------------------------
     def state(self, bundle: Bundle) -> ScanState:
@@ -368,9 +373,12 @@ class CondorExecutor(Executor):
         st.update()
         return st
 
-    def _select(self, bundle: Bundle, action: str, job_ids: Sequence[str] | None) -> tuple[dict[int, list[int]], list[int], list[str]]:
+    def _select(
+        self, bundle: Bundle, action: str, job_ids: Sequence[str] | None, st: ScanState | None = None
+    ) -> tuple[dict[int, list[int]], list[int], list[str]]:
         """``({cluster: [procs]}, [whole clusters], [skipped ids])`` for an action on ``job_ids``."""
-        st = self.state(bundle)
+        if st is None:
+            st = self.state(bundle)
         pool = _pool_clusters(bundle)
         ids = list(job_ids) if job_ids is not None else st.ids(*DEFAULT_STATES[action])
         procs: dict[int, list[int]] = {}
@@ -385,19 +393,24 @@ class CondorExecutor(Executor):
             else:
                 procs.setdefault(rec.cluster, []).append(rec.proc)
         whole = []
+        clusters = st.by_cluster() if unmade else {}
+        selected = set(ids)
         for c, js in unmade.items():
-            members = {j for j in st.by_cluster().get(c, []) if st.jobs[j].state in ACTIVE or st.jobs[j].state == "failed"}
-            if members <= set(ids):
+            members = {j for j in clusters.get(c, []) if st.jobs[j].state in ACTIVE or st.jobs[j].state == "failed"}
+            if members <= selected:
                 whole.append(c)  # the whole cluster, factory included
                 procs.pop(c, None)
             else:
                 skipped.extend(sorted(js))  # not made yet: only the whole cluster can be acted on
         return procs, whole, skipped
 
-    def _act(self, bundle: Bundle, action: str, job_ids: Sequence[str] | None, reason: str | None) -> str:
+    def _act(
+        self, bundle: Bundle, action: str, job_ids: Sequence[str] | None, reason: str | None,
+        st: ScanState | None = None,
+    ) -> str:
         import htcondor2
 
-        procs, whole, skipped = self._select(bundle, action, job_ids)
+        procs, whole, skipped = self._select(bundle, action, job_ids, st)
         kind = {"hold": htcondor2.JobAction.Hold, "release": htcondor2.JobAction.Release,
                 "remove": htcondor2.JobAction.Remove}[action]
         done = 0
@@ -524,12 +537,6 @@ class CondorSSHExecutor(CondorExecutor):
         self._own_conn = connection is None
         self.connect_options = connect_options
 
-    def __enter__(self) -> CondorSSHExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         if self._own_conn and self._conn is not None:
             self._conn.close()
@@ -541,6 +548,7 @@ class CondorSSHExecutor(CondorExecutor):
             from ..transport.ssh import connect
 
             self._conn = connect(self.host, **self.connect_options)
+            self._own_conn = True  # made here: close() closes it, even when it replaced the caller's
         return self._conn
 
     def remote_bundle(self, bundle: Bundle) -> str:
@@ -613,9 +621,7 @@ class CondorSSHExecutor(CondorExecutor):
         conn = self.connection
         try:
             conn.sftp().stat(conn.remote_path(f"{remote}/{_names.ITEMS}"))
-        except OSError:
-            return False
-        except TransportError:
+        except OSError:  # TransportError is one too
             return False
         return True
 
@@ -635,8 +641,11 @@ class CondorSSHExecutor(CondorExecutor):
             sftp.put(str(local), target)
             sftp.chmod(target, local.stat().st_mode & 0o777)
 
-    def _act(self, bundle: Bundle, action: str, job_ids: Sequence[str] | None, reason: str | None) -> str:
-        procs, whole, skipped = self._select(bundle, action, job_ids)
+    def _act(
+        self, bundle: Bundle, action: str, job_ids: Sequence[str] | None, reason: str | None,
+        st: ScanState | None = None,
+    ) -> str:
+        procs, whole, skipped = self._select(bundle, action, job_ids, st)
         tool = {"hold": "condor_hold", "release": "condor_release", "remove": "condor_rm"}[action]
         specs = [str(c) for c in whole] + [f"{c}.{p}" for c, ps in procs.items() for p in sorted(ps)]
         done = 0
@@ -719,8 +728,6 @@ def executor_for(bundle: Bundle, **options: Any) -> CondorExecutor | None:
 
 
 def _executor(bundle: Bundle, target: str | None, host: str | None, **options: Any) -> CondorExecutor:
-    from ..errors import ExecutorError
-
     if target == "condor":
         return CondorExecutor(**options)
     if target == "condor-ssh":
@@ -756,12 +763,8 @@ def submit(
 
     b = open_bundle(bundle)
     target = target or (b.settings.target if b.settings.target in ("condor", "condor-ssh") else "condor")
-    ex = _executor(b, target, host, **options)
-    try:
+    with _executor(b, target, host, **options) as ex:
         return ex.submit(b, select_jobs(b, only))
-    finally:
-        if isinstance(ex, CondorSSHExecutor):
-            ex.close()
 
 
 def _action(name: str, bundle: Any, job_ids: Sequence[str] | None, **options: Any) -> Any:
@@ -769,14 +772,10 @@ def _action(name: str, bundle: Any, job_ids: Sequence[str] | None, **options: An
 
     b = open_bundle(bundle)
     reason = options.pop("reason", None)
-    ex = _executor(b, None, None, **options)
-    try:
+    with _executor(b, None, None, **options) as ex:
         if name == "resubmit":
             return ex.resubmit(b, job_ids)
         return getattr(ex, name)(b, job_ids, reason=reason)
-    finally:
-        if isinstance(ex, CondorSSHExecutor):
-            ex.close()
 
 
 def hold(bundle: Any, job_ids: Sequence[str] | None = None, *, reason: str | None = None, **options: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import signal
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import _names
-from .._jsonfile import locked_json, utc_now
+from .._jsonfile import locked_json, read_json, utc_now
 from ..errors import ExecutorError
 from ..eventlog import EventWriter
 from ..job import JobOutcome, run_job
@@ -24,7 +23,7 @@ from .base import Executor, RunReport, Selection, select_jobs
 if TYPE_CHECKING:
     from ..bundle import Bundle
 
-__all__ = ["LocalExecutor", "LocalRun", "run", "dead_local_clusters"]
+__all__ = ["LocalExecutor", "LocalRun", "run", "dead_local_clusters", "live_local_runs"]
 
 
 # ---------------------------------------------------------------------------
@@ -59,14 +58,31 @@ def _run_alive(run: dict[str, Any]) -> bool:
     return _alive(int(run["pid"]))
 
 
+def _is_ssh_run(run: dict[str, Any]) -> bool:
+    """Whether a record is a run of the SSH executor (entered under the host name ``ssh:...``; its host checks it)."""
+    return run.get("executor") == "ssh" or str(run.get("host", "")).startswith("ssh:")
+
+
+def _local_runs(bundle: Bundle) -> dict[str, dict[str, Any]]:
+    """``logs/local_runs.json`` as it stands (empty when missing or damaged)."""
+    try:
+        return read_json(bundle.path / _names.LOGS / _names.LOCAL_RUNS, dict)
+    except ValueError:
+        return {}
+
+
 def dead_local_clusters(bundle: Bundle) -> set[int]:
     """Clusters of local runs that are no longer running (ended or killed)."""
-    path = bundle.path / _names.LOGS / _names.LOCAL_RUNS
-    try:
-        runs = json.loads(path.read_text() or "{}")
-    except (FileNotFoundError, ValueError):
-        return set()
-    return {int(c) for c, r in runs.items() if not _run_alive(r)}
+    return {int(c) for c, r in _local_runs(bundle).items() if not _run_alive(r)}
+
+
+def live_local_runs(bundle: Bundle) -> list[tuple[str, dict[str, Any]]]:
+    """``(cluster, record)`` of the bundle's runs by the local executor that are, or may be, alive.
+
+    Runs on another host count as alive (their pid cannot be checked from
+    here); SSH runs are left out: only their host can tell.
+    """
+    return [(c, r) for c, r in _local_runs(bundle).items() if not _is_ssh_run(r) and _run_alive(r)]
 
 
 def _begin_run(bundle: Bundle) -> int:
@@ -76,7 +92,7 @@ def _begin_run(bundle: Bundle) -> int:
             c, r = live[0]
             how = (
                 f"workbench stop {bundle.path}"
-                if str(r.get("host", "")).startswith("ssh:")
+                if _is_ssh_run(r)
                 else f"Ctrl-C in its terminal, or kill -INT {r['pid']}"
             )
             raise ExecutorError(

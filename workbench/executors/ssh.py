@@ -56,13 +56,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _names
-from .._jsonfile import iso_epoch, locked_json, utc_now
+from .._jsonfile import iso_epoch, locked_json, read_json, utc_now
 from ..errors import ExecutorError, TransportError
-from .base import Executor, RunReport, Selection
+from .base import SELECTIONS, Executor, RunReport, Selection, check_selection
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
-    from ..state import ScanState
+    from ..state import JobRecord, ScanState
     from ..transport.ssh import SSHConnection, UploadReport
     from ..transport.sync import Syncer, SyncProgress, SyncReport
 
@@ -86,7 +86,8 @@ __all__ = [
 SYNC_EXCLUDE: tuple[str, ...] = (".*", "*.tmp", f"{_names.LOGS}/{_names.LOCAL_RUNS}")
 
 # Files of the local bundle that stay local: caches, sync and run records.
-_LOCAL_ONLY = frozenset({_names.STATE_CACHE, _names.RESULTS_CACHE, _names.SSH_RUNS, ".workbench-sync.json"})
+# (The sync manifest and partial downloads start with "." and are left out with every hidden file.)
+_LOCAL_ONLY = frozenset({_names.STATE_CACHE, _names.RESULTS_CACHE, _names.SSH_RUNS})
 # Options of transport.connect() worth remembering so `workbench sync BUNDLE` reconnects alike
 # (paths and numbers only: no secret is ever written).
 _CONNECT_KEYS = ("user", "port", "key_filename", "known_hosts", "ssh_config", "allow_agent", "timeout")
@@ -171,9 +172,7 @@ def runs(bundle: Bundle | str | os.PathLike[str]) -> list[RemoteRun]:
 
     b = open_bundle(bundle)
     try:
-        data = json.loads((b.path / _names.SSH_RUNS).read_text() or "[]")
-    except FileNotFoundError:
-        return []
+        data = read_json(b.path / _names.SSH_RUNS, list)
     except ValueError as e:
         raise ExecutorError(
             f"{b.path / _names.SSH_RUNS} is damaged ({e}); it records where the bundle ran over SSH. "
@@ -244,6 +243,16 @@ def _after(text: str, marker: str) -> str | None:
         return text[len(marker) + 1 :]
     at = text.find(f"\n{marker}\n")
     return None if at < 0 else text[at + len(marker) + 2 :]
+
+
+def _remote_runs(text: str) -> dict[str, Any]:
+    """The remote run record a script printed after the line ``wb-runs`` (empty when absent or unreadable)."""
+    tail = _after(text, "wb-runs") or ""
+    try:
+        data = json.loads(tail) if tail.strip() else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _remote_listing(conn: SSHConnection, remote: str) -> tuple[str, set[str], bytes | None] | None:
@@ -332,11 +341,7 @@ def _remote_status(conn: SSHConnection, recs: Sequence[RemoteRun]) -> dict[int, 
                 out[r.pid] = (False, None)
             continue
         alive = {int(m) for m in re.findall(r"^wb-alive (\d+)$", text, re.M)}
-        tail = _after(text, "wb-runs") or ""
-        try:
-            remote_runs = json.loads(tail) if tail.strip() else {}
-        except ValueError:
-            remote_runs = {}
+        remote_runs = _remote_runs(text)
         for r in group:
             entry = remote_runs.get(str(r.cluster)) if r.cluster is not None else None
             if entry is None:
@@ -378,7 +383,7 @@ def _local_files(root: Path, with_logs: bool) -> list[str]:
         if rel_dir == _names.LOGS and not with_logs:
             continue
         for name in sorted(filenames):
-            if name.startswith(".") or name.endswith((".tmp", ".wbpart")):
+            if name.startswith(".") or name.endswith(".tmp"):
                 continue
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if (not rel_dir and name in _LOCAL_ONLY) or rel in _NOT_UPLOADED:
@@ -398,10 +403,11 @@ _NOT_UPLOADED = frozenset(
 
 def _sanitised_local_runs(bundle: Bundle) -> bytes | None:
     """This bundle's run record with every run marked ended (none of them runs on the remote host)."""
-    path = bundle.path / _names.LOGS / _names.LOCAL_RUNS
     try:
-        recs = json.loads(path.read_text() or "{}")
-    except (FileNotFoundError, ValueError):
+        recs = read_json(bundle.path / _names.LOGS / _names.LOCAL_RUNS, dict)
+    except ValueError:
+        return None
+    if not recs:
         return None
     for r in recs.values():
         if not r.get("ended"):
@@ -596,9 +602,13 @@ class SSHExecutor(Executor):
         self.connect_options = connect_options
 
     # -- the protocol ---------------------------------------------------------
-    def submit(self, bundle: Bundle, job_ids: Sequence[str], *, wait: bool = True) -> RunReport | SSHRun:
-        """Run ``job_ids`` on the remote host; with ``wait``, follow the run to its end and return its report."""
-        handle = self.start(bundle, list(job_ids))
+    def submit(self, bundle: Bundle, job_ids: Selection | Sequence[str], *, wait: bool = True) -> RunReport | SSHRun:
+        """Run ``job_ids`` on the remote host; with ``wait``, follow the run to its end and return its report.
+
+        ``job_ids`` may also name a selection (``"unfinished"``, ``"failed"``,
+        ``"all"``), made on the remote host from its own outputs and log.
+        """
+        handle = self.start(bundle, job_ids if isinstance(job_ids, str) else list(job_ids))
         if not wait:
             return handle
         try:
@@ -669,15 +679,7 @@ class SSHExecutor(Executor):
         remote_dir = (self.remote_dir or last_dir or settings.remote_dir or ".").rstrip("/") or "/"
         remote = f"{remote_dir}/{bundle.path.name}" if remote_dir != "/" else f"/{bundle.path.name}"
         workers = self.workers or settings.workers
-        if isinstance(only, str):
-            if only not in ("unfinished", "failed", "all"):
-                raise ValueError(f"only = {only!r}; use 'unfinished', 'failed', 'all' or a list of job ids.")
-            ids: list[str] | None = None
-        else:
-            ids = list(only)
-            unknown = set(ids) - set(bundle.job_ids)
-            if unknown:
-                raise KeyError(f"Job id(s) {sorted(unknown)[:5]} are not in {bundle.path}.")
+        ids = check_selection(bundle, only)
         _refuse_live_local_run(bundle)
 
         conn = self.connection or connect(host, **connect_options)
@@ -698,7 +700,7 @@ class SSHExecutor(Executor):
                     extra[f"{_names.LOGS}/{_names.LOCAL_RUNS}"] = record
             uploaded = _upload(conn, bundle.path, remote, files, extra, upload_progress)
 
-            args = ["--only", only] if ids is None else ["--jobs", f"{_names.LOGS}/{_names.SSH_JOBS}"]
+            args = ["--only", str(only)] if ids is None else ["--jobs", f"{_names.LOGS}/{_names.SSH_JOBS}"]
             if workers:
                 args += ["--workers", str(workers)]
             rec = self._launch(conn, bundle, host, remote, python, args, ids, connect_options)
@@ -734,11 +736,7 @@ class SSHExecutor(Executor):
             )
         where = re.search(r"^wb-(?:started|slow)\n(.*)$", text, re.M)
         abs_dir = where.group(1) if where is not None else ""
-        runs_text = _after(text, "wb-runs") or ""
-        try:
-            remote_runs = json.loads(runs_text) if runs_text.strip() else {}
-        except ValueError:
-            remote_runs = {}
+        remote_runs = _remote_runs(text)
         cluster, entry = next(((int(c), v) for c, v in remote_runs.items() if v.get("pid") == pid), (None, {}))
         rec = RemoteRun(
             host=host,
@@ -761,17 +759,10 @@ def _indent(text: str) -> str:
 
 
 def _refuse_live_local_run(bundle: Bundle) -> None:
-    from .local import _run_alive
+    from .local import live_local_runs
 
-    path = bundle.path / _names.LOGS / _names.LOCAL_RUNS
-    try:
-        recs = json.loads(path.read_text() or "{}")
-    except (FileNotFoundError, ValueError):
-        return
-    for c, r in recs.items():
-        if r.get("executor") == "ssh" or str(r.get("host", "")).startswith("ssh:"):
-            continue  # checked on their host
-        if r.get("host") == socket.gethostname() and _run_alive(r):
+    for c, r in live_local_runs(bundle):
+        if r.get("host") == socket.gethostname():
             raise ExecutorError(
                 f"{bundle.path} is being run on this machine by process {r['pid']} (run {c}, started {r['started']}). "
                 f"Wait for it or stop it (Ctrl-C in its terminal, or kill -INT {r['pid']}), then run it over SSH."
@@ -813,11 +804,19 @@ def _connection_for(rec: RemoteRun, connection: SSHConnection | None, overrides:
         conn.close()
 
 
+def _adopt_cluster(bundle: Bundle, rec: RemoteRun, entry: Mapping[str, Any] | None) -> bool:
+    """Take the run's cluster from its remote record ``entry`` once it has one, and save it; whether it did."""
+    if rec.cluster is not None or not entry or entry.get("cluster") is None:
+        return False
+    rec.cluster = int(entry["cluster"])
+    _save_run(bundle, rec)
+    return True
+
+
 def _end(bundle: Bundle, rec: RemoteRun, entry: Mapping[str, Any] | None) -> None:
     rec.ended = str((entry or {}).get("ended") or utc_now())
-    if rec.cluster is None and entry and entry.get("cluster") is not None:
-        rec.cluster = int(entry["cluster"])
-    _save_run(bundle, rec)
+    if not _adopt_cluster(bundle, rec, entry):
+        _save_run(bundle, rec)
 
 
 # ---------------------------------------------------------------------------
@@ -921,9 +920,7 @@ def _sync(
         report = _sync_pull(bundle, conn, rec, include=include, exclude=exclude, progress=progress, verify=verify)
         if rec.running:
             lives, entry = status.get(rec.pid, (False, None))
-            if entry and rec.cluster is None and entry.get("cluster") is not None:
-                rec.cluster = int(entry["cluster"])
-                _save_run(bundle, rec)
+            _adopt_cluster(bundle, rec, entry)
             if not lives:
                 # Only now: its last events are here, so nothing it finished looks interrupted.
                 _end(bundle, rec, entry)
@@ -1014,9 +1011,7 @@ class SSHRun:
         if not self.record.running:
             return False
         lives, entry = _remote_status(self.connection, [self.record]).get(self.record.pid, (False, None))
-        if entry and self.record.cluster is None and entry.get("cluster") is not None:
-            self.record.cluster = int(entry["cluster"])
-            _save_run(self.bundle, self.record)
+        _adopt_cluster(self.bundle, self.record, entry)
         return lives
 
     def sync(self, **options: Any) -> SyncReport:
@@ -1075,11 +1070,15 @@ class SSHRun:
         self._state.update()
         return self._state
 
+    def _jobs(self) -> list[JobRecord]:
+        """This run's jobs in the local bundle's state (none before the run has its cluster)."""
+        c = self.record.cluster
+        return [r for r in self.state().jobs.values() if c is not None and r.cluster == c]
+
     def report(self) -> RunReport:
         """What this run did, from the synced event log and outputs."""
-        st = self.state()
         c = self.record.cluster
-        mine = [r for r in st.jobs.values() if c is not None and r.cluster == c]
+        mine = self._jobs()
         report = RunReport(cluster=c if c is not None else 0, submitted=len(mine))
         for r in mine:
             if r.state == "completed":
@@ -1127,9 +1126,7 @@ class SSHRun:
     def _show(self, bar: Any) -> Any:
         from tqdm.auto import tqdm
 
-        st = self.state()
-        c = self.record.cluster
-        mine = [r.state for r in st.jobs.values() if c is not None and r.cluster == c]
+        mine = [r.state for r in self._jobs()]
         done = sum(s in ("completed", "failed", "removed", "interrupted") for s in mine)
         failed = sum(s == "failed" for s in mine)
         if bar is None:
@@ -1186,13 +1183,7 @@ def run(
     b = open_bundle(bundle)
     ex = SSHExecutor(host, remote_dir=remote_dir, python=python, workers=workers, env=env, connection=connection,
                      progress=progress, **connect_options)  # fmt: skip
-    handle = ex.start(b, only)
-    if not wait:
-        return handle
-    try:
-        return handle.follow(progress=progress, interval=ex.poll_seconds)
-    finally:
-        handle.close()
+    return ex.submit(b, only, wait=wait)
 
 
 def attach(bundle: Bundle | str | os.PathLike[str], *, connection: SSHConnection | None = None,
@@ -1228,7 +1219,7 @@ def remote_main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(prog="workbench-ssh-remote")
     parser.add_argument("bundle")
-    parser.add_argument("--only", choices=("unfinished", "failed", "all"), default="unfinished")
+    parser.add_argument("--only", choices=SELECTIONS, default="unfinished")
     parser.add_argument("--jobs", metavar="FILE", default=None, help="run these job ids (one a line)")
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
