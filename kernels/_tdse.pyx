@@ -141,8 +141,8 @@ cdef void _cn_steps_two_chains(
     cdef double bot[4]                          # e'_{i+1}, f'_{i+1} of the bottom chain
     cdef double ct_re, ct_im, dt_re, dt_im
     cdef double cb_re, cb_im, db_re, db_im
-    cdef double nb_re, nb_im, b_re, b_im, r_re, r_im, den_re, den_im, q
-    cdef double y_re, y_im, w_re, w_im, u_re, u_im, v_re, v_im, g_re, g_im
+    cdef double nb_re, nb_im, r_re, r_im, q
+    cdef double y_re, y_im, w_re, w_im, g_re, g_im
     cdef double nt, nb, dpt, dpb, act, acb, p2
 
     for s in range(nsteps):
@@ -365,7 +365,7 @@ cdef void _lane_step(
     cdef double o[2]
     cdef double g, gdx, a_re, a_im, b_re, b_im, t_re, t_im, u_re, u_im
     cdef double sd_re, sd_im, sv_re, sv_im, pe_re, pe_im, dk_re, dk_im, ck_re, ck_im
-    cdef double ft_re, ft_im, et_re, et_im, nb_re, nb_im, r_re, r_im, q
+    cdef double ft_re, ft_im, et_re, et_im, nb_re, nb_im
     cdef double tail[4]
     cdef double den_re, den_im, p2, nrm, dip, frc, L_re, L_im, F_re, F_im
 
@@ -527,12 +527,10 @@ cdef void _to_lanes(const double* psi, const double* d0, const double* force, do
         for l in range(NL):
             i = l * K + k
             PS[2 * NL * k + l] = psi[2 * i]; PS[2 * NL * k + NL + l] = psi[2 * i + 1]
-            if d0 != NULL:
-                D0[2 * NL * k + l] = d0[2 * i]; D0[2 * NL * k + NL + l] = d0[2 * i + 1]
-                FR[NL * k + l] = force[i]
-    if d0 != NULL:
-        for i in range(M, n):
-            FR[i] = force[i]        # the tail keeps natural order after the lanes
+            D0[2 * NL * k + l] = d0[2 * i]; D0[2 * NL * k + NL + l] = d0[2 * i + 1]
+            FR[NL * k + l] = force[i]
+    for i in range(M, n):
+        FR[i] = force[i]        # the tail keeps natural order after the lanes
 
 
 cdef void _from_lanes(double* psi, double* wk, Py_ssize_t n) noexcept nogil:

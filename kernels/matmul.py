@@ -39,7 +39,7 @@ def _block(name: str, value: object) -> int:
 
 def _matrix(name: str, x: object) -> np.ndarray:
     arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise ParameterError(
             f"{name} = <{arr.dtype} array>: is not a real numeric matrix; this kernel multiplies float64 "
             f"(use numpy's @ for {arr.dtype}).", parameter=name)

@@ -1,9 +1,9 @@
 """One electron in one dimension: Crank–Nicolson propagation in real and imaginary time.
 
 The checked face of :mod:`workbench.kernels._tdse` (or of its AVX2 + FMA build
-``_tdse_avx2``, chosen at import by the CPU).  Everything here validates
-shapes, dtypes and the physics preconditions of the unchecked core, then
-hands it arrays it may trust.  Atomic units throughout; wave functions are
+``_tdse_avx2``, chosen by the CPU when the first propagator is built).
+Everything here validates shapes, dtypes and the physics preconditions of the
+unchecked core, then hands it arrays it may trust.  Atomic units throughout; wave functions are
 normalised with the grid measure, ``sum |psi_j|^2 dx = 1``.
 
 The discrete Hamiltonian is ``H = -1/2 D2 + diag(v) + diag(x) F(t)`` with the
@@ -16,29 +16,34 @@ Examples
 >>> grid = Grid.symmetric(half_width=40.0, dx=0.1)
 >>> v = soft_core(grid.x, Z=1.0, a=1.0)
 >>> gs = ground_states(grid, v)
->>> round(gs.energies[0], 3)
+>>> round(float(gs.energies[0]), 3)
 -0.67
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 from dataclasses import dataclass
+from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
 
 from workbench.errors import ParameterError
 
-from . import _tdse as _baseline
 
-
-def _core():  # noqa: ANN202 - a compiled module
+@functools.cache
+def _core() -> ModuleType:
     """The TDSE core for this CPU: the AVX2 + FMA build when the CPU has both, else the baseline.
 
-    The choice depends only on the CPU (and on the build being there), so it is
-    the same at every run on one machine: checkpoint/restart relies on
-    bitwise identical results.
+    Loaded when the first :class:`CrankNicolson` is built, not at import: the
+    grid, the potentials and :func:`eigenstates` need no compiled code.  The
+    choice depends only on the CPU and on the build being there, so it is the
+    same at every run on one machine and build, and checkpoint/restart gives
+    bitwise identical results there.  A restart on a machine with (or without)
+    AVX2 + FMA gets the other core, whose results differ in the last bits.
     """
     try:
         from numpy._core._multiarray_umath import __cpu_features__ as features
@@ -48,12 +53,20 @@ def _core():  # noqa: ANN202 - a compiled module
         try:
             from . import _tdse_avx2
         except ImportError:  # not an x86-64 build
-            return _baseline
-        return _tdse_avx2
-    return _baseline
+            pass
+        else:
+            return _tdse_avx2
+    from . import _tdse
+
+    return _tdse
 
 
-_tdse = _core()
+def __getattr__(name: str) -> object:
+    # ``tdse._tdse`` (tests, benchmarks): the core this CPU uses, loaded on first use.
+    if name == "_tdse":
+        return _core()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Grid",
@@ -84,6 +97,23 @@ def _positive(name: str, value: float) -> float:
     if not math.isfinite(v) or v <= 0:
         raise _fail(name, value, "is not a finite positive number", f"give {name} > 0")
     return v
+
+
+def _count(name: str, value: object, fix: str) -> int:
+    # A count of steps: a whole number >= 1 (0 would loop forever, a negative one reach numpy).
+    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, (bool, np.bool_)) or not whole or value < 1:
+        raise _fail(name, value, "is not a whole number >= 1", fix)
+    return int(value)
+
+
+def _real_potential(v: np.ndarray, fix: str, problem: str = "has an imaginary part (an absorber)") -> np.ndarray:
+    # Imaginary time and the Hermitian eigenproblem take a real potential: a complex array with Im v == 0 is fine.
+    if np.iscomplexobj(v):
+        if np.any(v.imag != 0):
+            raise _fail("potential", "<complex array>", problem, fix)
+        v = v.real
+    return v.astype(float)
 
 
 # -- grid and potentials ----------------------------------------------------------
@@ -130,10 +160,6 @@ class Grid:
     def x(self) -> np.ndarray:
         """The grid points, computed as the kernel computes them (``x0 + j*dx``)."""
         return self.x0 + np.arange(self.n) * self.dx
-
-    @property
-    def length(self) -> float:
-        return (self.n - 1) * self.dx
 
 
 def soft_core(x: np.ndarray, Z: float = 1.0, a: float = 1.0) -> np.ndarray:
@@ -238,16 +264,11 @@ def eigenstates(
     """
     from scipy.linalg import eigh_tridiagonal
 
-    v = _as_potential(grid, potential)
-    if np.iscomplexobj(v):
-        if np.any(v.imag != 0):
-            raise _fail("potential", "<complex array>", "has an imaginary part (an absorber)",
-                        "diagonalise the real (Hermitian) part: potential.real")
-        v = v.real
+    v = _real_potential(_as_potential(grid, potential), "diagonalise the real (Hermitian) part: potential.real")
     if (emax is None) == (count is None):
         raise ParameterError("eigenstates() needs exactly one of emax= or count=.")
     h = 1.0 / grid.dx**2
-    d = h + v.astype(float)
+    d = h + v
     e = np.full(grid.n - 1, -0.5 * h)
     if count is not None:
         if int(count) != count or not 1 <= count <= grid.n:
@@ -304,10 +325,8 @@ class CrankNicolson:
         self.imaginary = bool(imaginary)
         v = _as_potential(grid, potential)
         if self.imaginary:
-            if np.iscomplexobj(v) and np.any(v.imag != 0):
-                raise _fail("potential", "<complex array>", "has an imaginary part, which imaginary time cannot use",
-                            "pass the real potential (no absorber) for ground states")
-            v = v.real.astype(float)
+            v = _real_potential(v, "pass the real potential (no absorber) for ground states",
+                                "has an imaginary part, which imaginary time cannot use")
             if v.min() <= -2.0 / self.dt:
                 raise _fail("dt", dt, f"makes 1 + dt/2 H indefinite (min potential {v.min():.6g} <= -2/dt)",
                             f"use dt < {2.0 / -v.min():.3g} or shift the potential up")
@@ -317,13 +336,13 @@ class CrankNicolson:
                 raise _fail("potential", "<complex array>", "has Im v > 0 somewhere, a source of norm",
                             "use v = V - 1j*W with W >= 0")
             c = 0.5j * self.dt
-        self.potential = np.ascontiguousarray(v)
         alpha = -c / (2.0 * grid.dx**2)
         # The core works with the system divided by its off-diagonal alpha;
         # precompute the field-free diagonal once.
         self._d0 = np.ascontiguousarray((1.0 + c * (1.0 / grid.dx**2 + v)) / alpha, dtype=np.complex128)
         self._beta = complex(2.0 / alpha)
-        self._work = np.empty(_tdse.work_length(grid.n), dtype=np.complex128)
+        self._core = _core()
+        self._work = np.empty(self._core.work_length(grid.n), dtype=np.complex128)
         self._zeros = np.zeros(grid.n)
 
     def propagate(
@@ -392,8 +411,8 @@ class CrankNicolson:
                 if np.shares_memory(arr, psi):
                     raise _fail(f"out.{name}", "<array>", "overlaps psi", "pass separate arrays")
         if nsteps:
-            _tdse.cn_steps(psi, self._d0, self._work, self._beta, g.x0, g.dx, fld, f,
-                           out.norm, out.dipole, out.force)
+            self._core.cn_steps(psi, self._d0, self._work, self._beta, g.x0, g.dx, fld, f,
+                                out.norm, out.dipole, out.force)
         dx = g.dx
         # The core sums without the measure; one pass here keeps it out of the loop.
         for arr in out:
@@ -469,20 +488,17 @@ def ground_states(
     tol
         Residual at which a state counts as converged.
     max_steps
-        Give up on a state after this many steps (``converged`` is then False).
+        Give up on a state after this many steps (``converged`` is then False);
+        a whole number >= 1.
     block
-        Steps between re-orthogonalisation and convergence checks.
+        Steps between re-orthogonalisation and convergence checks (>= 1).
     """
-    v = _as_potential(grid, potential)
-    if np.iscomplexobj(v):
-        if np.any(v.imag != 0):
-            raise _fail("potential", "<complex array>", "has an imaginary part (an absorber)",
-                        "pass the real potential for ground states")
-        v = v.real
-    v = v.astype(float)
+    v = _real_potential(_as_potential(grid, potential), "pass the real potential for ground states")
     if isinstance(nstates, bool) or int(nstates) != nstates or not 1 <= nstates < grid.n:
         raise _fail("nstates", nstates, f"is not between 1 and {grid.n - 1}", "ask for fewer states")
     tol = _positive("tol", tol)
+    max_steps = _count("max_steps", max_steps, "give the most imaginary-time steps per state, e.g. 200000")
+    block = _count("block", block, "give the steps between convergence checks, e.g. 25")
     x = grid.x
     dx = grid.dx
     shift = float(v.min())
@@ -506,7 +522,7 @@ def ground_states(
             prop.propagate(psi, steps=block, out=out)
             n += block
             _orthonormalise(psi, states, dx)
-            e0, r = rayleigh_quotient(grid, vs, psi)
+            _, r = rayleigh_quotient(grid, vs, psi)
         converged &= r <= tol
         psi = psi.real.copy()  # the exact eigenvectors of a real symmetric H are real
         _orthonormalise(psi, states, dx)

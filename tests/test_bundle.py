@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,18 @@ def test_existing_bundle_is_not_overwritten_unless_asked(tmp_path):
     assert b2.count == 1 and not (path / _names.OUTPUTS / "keep.txt").exists()
     assert os.listdir(tmp_path) == ["b"]
     del b
+
+
+def test_both_ways_in_refuse_an_existing_bundle_with_the_same_advice(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    create(small_scan(), "b")
+    advice = (r"Choose another path, open it with workbench.open_bundle\({}\), or replace it with "
+              r"overwrite=True \(--overwrite on the command line\)\.$")
+    where = re.escape(str(tmp_path / "b"))
+    with pytest.raises(BundleExistsError, match=rf"^{where} already exists\. " + advice.format("'b'")):
+        create(small_scan(), "b")  # before rendering: the path as given
+    with pytest.raises(BundleExistsError, match=rf"^{where} already exists\. " + advice.format(repr(str(tmp_path / "b")))):
+        write_bundle(plan_bundle(small_scan(), name="b"), "b")
 
 
 def test_a_folder_that_is_not_a_bundle_is_never_replaced(tmp_path):

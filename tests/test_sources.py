@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -12,10 +16,13 @@ from workbench.sources import (
     Geomspace,
     Linspace,
     Logspace,
+    NumericValues,
     Value,
     Values,
     as_source,
     source_from_dict,
+    source_from_text,
+    spacing,
 )
 
 F = Param("f", "float", 1.0)
@@ -65,6 +72,24 @@ def test_bad_sources_are_refused_with_the_reason(src, match):
         src.values(F)
 
 
+@pytest.mark.parametrize("num", [float("inf"), float("-inf"), float("nan"), np.float64("inf"), np.float64("nan")])
+@pytest.mark.parametrize("cls", [Linspace, Logspace, Geomspace])
+def test_a_count_that_is_not_finite_is_a_scan_error_that_names_it(cls, num):
+    # int(inf) raised a bare OverflowError and int(nan) a bare ValueError: a traceback on the command line.
+    with pytest.raises(ScanError, match=rf"^f: num = {re.escape(repr(num))} is not a whole number; give a whole number of values\.$"):
+        cls(0.5, 1.5, num).values(F)
+
+
+def test_counts_are_whole_numbers_of_any_size():
+    assert len(Linspace(0, 1, 3.0).values(F)) == len(Linspace(0, 1, np.int64(3)).values(F)) == 3
+    with pytest.raises(ScanError, match=r"num = True is not a whole number"):
+        Linspace(0, 1, True).values(F)
+    with pytest.raises(ScanError, match=r"at most 10,000,000"):
+        Linspace(0, 1, 10**400).values(F)
+    with pytest.raises(ScanError, match=r"^f: arange\(-1e\+308, 1e\+308, 1e-300\) would make more than 10,000,000"):
+        Arange(-1e308, 1e308, 1e-300).values(F)
+
+
 def test_a_bad_value_names_the_parameter_and_position():
     with pytest.raises(ParameterError, match=r"i: value 2 of 3 from \[1, 2.5, 3\] is invalid: i = 2.5: is not a whole number"):
         Values((1, 2.5, 3)).values(I)
@@ -79,6 +104,8 @@ def test_hostile_expression_is_refused_at_the_parameter(tmp_path, monkeypatch):
 
 def test_as_source():
     assert as_source([1, 2]) == Values((1, 2))
+    assert as_source(range(3)) == as_source((0, 1, 2)) == Values((0, 1, 2))
+    assert as_source(NumericValues(np.arange(3.0))) == Values((0.0, 1.0, 2.0))
     assert as_source(np.array([1.0, 2.0])) == Values((1.0, 2.0))
     assert as_source(np.float64(3.0)) == Value(3.0)
     assert as_source("text") == Value("text")
@@ -129,3 +156,65 @@ def test_long_array_axes_name_the_first_bad_value():
         Linspace(0, 1, 2000).values(I)
     with pytest.raises(ParameterError, match=r"value 2000 of 2000 .* is not finite"):
         Values((*np.linspace(0, 1, 1999).tolist(), float("inf"))).values(F)
+
+
+def test_values_read_back_from_a_dict_are_python_scalars_in_a_tuple():
+    src = source_from_dict({"kind": "list", "items": [np.float64(0.5), 1, "a"]})
+    assert src == Values((0.5, 1, "a")) and type(src.items) is tuple and type(src.items[0]) is float
+    assert source_from_dict(Values((1, 2)).to_dict()) == Values((1, 2))
+    with pytest.raises(ScanError, match=r"Value source 'list' cannot be built from \{\}"):
+        source_from_dict({"kind": "list"})
+
+
+@pytest.mark.parametrize(
+    "param, text, expected",
+    [
+        (F, " 2.5 ", Expr("2.5")),
+        (F, "linspace(0, 1, 5)", Expr("linspace(0, 1, 5)")),
+        (Param("s", "str", "a"), "hello", Value("hello")),
+        (Param("s", "str", "a"), "'quoted'", Expr("'quoted'")),
+        (Param("c", "choice", "x", choices=("x", "y")), "y", Value("y")),
+        (Param("c", "choice", "x", choices=("x", "y")), "['x', 'y']", Expr("['x', 'y']")),
+        (Param("c", "choice", 1, choices=(1, 2)), "2", Expr("2")),
+        (Param("b", "bool", False), "Yes", Value(True)),
+        (Param("b", "bool", False), "0", Value(False)),
+        (Param("b", "bool", False), "[True, False]", Expr("[True, False]")),
+    ],
+)
+def test_source_from_text(param, text, expected):
+    assert source_from_text(param, text) == expected
+
+
+def test_source_from_text_needs_some_text():
+    with pytest.raises(ParameterError, match=r"^f: no value given; type a value or press Enter for the default\.$"):
+        source_from_text(F, "   ")
+
+
+def test_source_from_text_needs_nothing_of_the_command_line():
+    code = "import sys, workbench.sources; assert 'workbench.cli' not in sys.modules and 'argparse' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ((0.5, 1.0, 1.5), ("step", 0.5)),
+        ((3, 1, -1), ("step", -2)),
+        ((1, 10, 100), ("ratio", 10.0)),
+        ((0.1, 0.2, 0.3), ("step", 0.1)),  # rounding within 1e-9 of the step
+        ((1, 2, 4, 8.0000001), None),
+        ((-1, -2, -4), None),  # ratios only for positive values
+        ((1, 2), None),
+        ((True, False, True), None),
+        (("a", "b", "c"), None),
+        ((2**70, 2**70 + 1, 2**70 + 2), ("step", 1)),  # Python ints, exactly
+        (NumericValues(np.linspace(0.5, 1.5, 1001)), ("step", 0.0010000000000000009)),
+        (NumericValues(np.geomspace(1.0, 1e3, 1000)), ("ratio", float(np.geomspace(1.0, 1e3, 1000)[1]))),
+        (NumericValues(np.arange(1000)), ("step", 1)),
+    ],
+)
+def test_spacing(values, expected):
+    got = spacing(values)
+    assert got == expected
+    if got is not None:
+        assert type(got[1]) is type(expected[1])

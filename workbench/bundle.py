@@ -38,7 +38,7 @@ from . import _names, _safepickle
 from .errors import BundleError, BundleExistsError, BundleFormatError, JobTypeError
 from .scan import Scan, canonical_json, point_id
 from .settings import RunSettings
-from .sources import NumericValues
+from .sources import NumericValues, spacing
 from .submit import render_submit
 
 if TYPE_CHECKING:
@@ -96,23 +96,10 @@ def _values_summary(values: Sequence[Any]) -> str:
         ", ".join(_fmt_value(v) for v in values[:3]) + ", ..., " + ", ".join(_fmt_value(v) for v in values[-2:])
     )
     extra = ""
-    if isinstance(values, NumericValues):
-        a = values.array
-        steps = a[1:] - a[:-1]
-        if abs(steps.max() - steps.min()) <= 1e-9 * np.abs(steps).max():
-            extra = f"  (step {_fmt_value(steps[0].item())})"
-        elif (a > 0).all():
-            ratios = a[1:] / a[:-1]
-            if ratios.max() - ratios.min() <= 1e-9 * ratios.max():
-                extra = f"  (ratio {ratios[0]:.6g})"
-    elif n > 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        steps = [b - a for a, b in zip(values, values[1:])]
-        if max(steps) - min(steps) <= 1e-9 * max(abs(s) for s in steps):
-            extra = f"  (step {_fmt_value(steps[0])})"
-        elif all(a > 0 for a in values):
-            ratios = [b / a for a, b in zip(values, values[1:])]
-            if max(ratios) - min(ratios) <= 1e-9 * max(ratios):
-                extra = f"  (ratio {ratios[0]:.6g})"
+    even = spacing(values)
+    if even is not None:
+        kind, by = even
+        extra = f"  (step {_fmt_value(by)})" if kind == "step" else f"  (ratio {by:.6g})"
     return f"values ({n}): {shown}{extra}"
 
 
@@ -330,6 +317,14 @@ def _write_tree(plan: BundlePlan, root: Path) -> None:
         f.write(_safepickle.dumps(plan.info))
 
 
+def _exists(path: Path, given: Path) -> BundleExistsError:
+    """The error for a bundle path that is taken: ``path`` absolute, ``given`` as the caller wrote it."""
+    return BundleExistsError(
+        f"{path} already exists. Choose another path, open it with workbench.open_bundle({str(given)!r}), "
+        "or replace it with overwrite=True (--overwrite on the command line)."
+    )
+
+
 def _is_bundle(path: Path) -> bool:
     return (path / _names.INFO).is_file()
 
@@ -346,10 +341,7 @@ def write_bundle(plan: BundlePlan, path: str | os.PathLike[str], *, overwrite: b
     parent = final.parent
     if final.exists():
         if not overwrite:
-            raise BundleExistsError(
-                f"{final} already exists. Choose another path, open it with workbench.open_bundle({str(final)!r}), "
-                "or replace it with overwrite=True (--overwrite on the command line)."
-            )
+            raise _exists(final, final)
         if not (_is_bundle(final) or (final.is_dir() and not any(final.iterdir()))):
             raise BundleExistsError(
                 f"{final} exists and is not a workbench bundle (no {_names.INFO}); refusing to replace it. "
@@ -389,11 +381,7 @@ def create(
     """Render and write a bundle for ``scan`` at ``path`` (see :func:`plan_bundle`, :func:`write_bundle`)."""
     final = Path(path).expanduser()
     if final.exists() and not overwrite:
-        # Fail before rendering a large scan.
-        raise BundleExistsError(
-            f"{final.absolute()} already exists. Choose another path, open it with "
-            f"workbench.open_bundle({str(final)!r}), or replace it with overwrite=True (--overwrite on the command line)."
-        )
+        raise _exists(final.absolute(), final)  # before rendering a large scan
     plan = plan_bundle(scan, name=name or final.name, settings=settings)
     return write_bundle(plan, final, overwrite=overwrite)
 
@@ -518,9 +506,6 @@ class Bundle:
                 return {e.name[: -len(suffix)] for e in it if e.name.endswith(suffix)}
         except FileNotFoundError:
             return set()
-
-    def iter_jobs(self) -> Iterator[tuple[int, str]]:
-        return enumerate(self.job_ids)
 
 
 def open_bundle(path: str | os.PathLike[str] | Bundle) -> Bundle:

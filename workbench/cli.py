@@ -14,24 +14,9 @@ __all__ = ["main", "parse_assignment", "questionnaire"]
 
 
 # ---------------------------------------------------------------------------
-# Parameter values from text (--set and the questionnaire)
+# Parameter values from text (--set and the questionnaire; the text itself is
+# read by workbench.sources.source_from_text)
 # ---------------------------------------------------------------------------
-def source_from_text(param: Any, text: str) -> Any:
-    """The value source for ``text`` typed for ``param``: a safe expression, or plain text for text/choice parameters."""
-    from .sources import Expr, Value
-
-    text = text.strip()
-    if not text:
-        raise ParameterError(f"{param.name}: no value given; type a value or press Enter for the default.", parameter=param.name)
-    if param.kind in ("str", "choice") and not text.startswith(("'", '"', "[", "(")):
-        if param.kind == "choice" and not isinstance(param.choices[0], str):
-            return Expr(text)
-        return Value(text)
-    if param.kind == "bool" and text.lower() in ("true", "false", "yes", "no", "y", "n", "1", "0"):
-        return Value(text.lower() in ("true", "yes", "y", "1"))
-    return Expr(text)
-
-
 def parse_assignment(item: str) -> tuple[str, str]:
     name, sep, value = item.partition("=")
     if not sep or not name.strip():
@@ -47,6 +32,8 @@ def questionnaire(
     out: TextIO = sys.stderr,
 ) -> dict[str, Any]:
     """Ask for every parameter not in ``given``, showing its default; re-ask until the value is valid."""
+    from .sources import source_from_text
+
     sources = dict(given)
     print(f"{job_type.title}: press Enter to keep a default. Values may be lists or expressions such as np.linspace(0, 1, 11).", file=out)
     for p in job_type.params:
@@ -77,6 +64,7 @@ def questionnaire(
 def _build_scan(args: argparse.Namespace) -> Any:
     from .registry import get_job_type
     from .scan import Scan
+    from .sources import source_from_text
 
     jt = get_job_type(args.job_type)
     given: dict[str, Any] = {}

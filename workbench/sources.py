@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar, Literal, overload
 
 import numpy as np
 
@@ -29,7 +29,9 @@ __all__ = [
     "MAX_AXIS_VALUES",
     "NumericValues",
     "source_from_dict",
+    "source_from_text",
     "as_source",
+    "spacing",
 ]
 
 #: The most values one axis may have.  Scans multiply axes; one axis with
@@ -54,7 +56,11 @@ def _as_number(name: str, field: str, v: Any) -> float:
 
 
 def _as_count(name: str, field: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or float(v) != int(v):
+    # Finite floats only reach int(): int(inf) and int(nan) raise bare OverflowError / ValueError.
+    whole = (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) or (
+        isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer()
+    )
+    if not whole:
         raise ScanError(f"{name}: {field} = {v!r} is not a whole number; give a whole number of values.")
     n = int(v)
     if n < 1:
@@ -359,7 +365,13 @@ class Arange(Source):
         s = _as_number(name, "step", self.step)
         if s == 0:
             raise ScanError(f"{name}: arange step is 0; give a non-zero step.")
-        n = math.ceil((b - a) / s)
+        q = (b - a) / s
+        if not math.isfinite(q):  # finite ends can still be 1e308 apart
+            raise ScanError(
+                f"{name}: arange({a!r}, {b!r}, {s!r}) would make more than {MAX_AXIS_VALUES:,} values; "
+                "check the numbers, or split the scan."
+            )
+        n = math.ceil(q)
         if n < 1:
             raise ScanError(
                 f"{name}: arange({a!r}, {b!r}, {s!r}) makes no values; stop must be beyond start in the "
@@ -416,8 +428,6 @@ def source_from_dict(d: Mapping[str, Any]) -> Source:
     if kind not in _KINDS:
         raise ScanError(f"Unknown value source kind {kind!r}; known kinds: {', '.join(_KINDS)}.")
     cls = _KINDS[kind]
-    if cls is Values:
-        return Values(tuple(d.get("items", ())))
     try:
         return cls(**d)
     except TypeError as e:
@@ -439,8 +449,95 @@ def as_source(value: Any) -> Source:
         if value.ndim != 1:
             raise ScanError(f"An array of shape {value.shape} is not a list of values; give a 1-D array.")
         return Values(tuple(value.tolist()))
-    if isinstance(value, (list, tuple, range)):
-        return Values(tuple(value))
     if isinstance(value, Sequence) and not isinstance(value, str):
         return Values(tuple(value))
     return Value(_python_scalar(value))
+
+
+def source_from_text(param: Any, text: str) -> Source:
+    """The value source for ``text`` typed for ``param`` (the command line's ``--set``, the form's fields).
+
+    Parameters
+    ----------
+    param
+        The :class:`~workbench.params.Param` the text is for.
+    text
+        What was typed.  For ``str`` and ``choice`` parameters it is the value
+        itself unless it starts with a quote or a bracket; ``true``/``false``
+        (``yes``/``no``, ``y``/``n``, ``1``/``0``) are booleans for ``bool``
+        parameters; anything else is a safe expression (:class:`Expr`).
+
+    Returns
+    -------
+    Source
+        A :class:`Value` or an :class:`Expr` (checked when its values are made).
+    """
+    text = text.strip()
+    if not text:
+        raise ParameterError(f"{param.name}: no value given; type a value or press Enter for the default.", parameter=param.name)
+    if param.kind in ("str", "choice") and not text.startswith(("'", '"', "[", "(")):
+        if param.kind == "choice" and not isinstance(param.choices[0], str):
+            return Expr(text)
+        return Value(text)
+    if param.kind == "bool" and text.lower() in ("true", "false", "yes", "no", "y", "n", "1", "0"):
+        return Value(text.lower() in ("true", "yes", "y", "1"))
+    return Expr(text)
+
+
+def _spacing_array(values: Sequence[Any]) -> np.ndarray | None:
+    # The values as an array whose arithmetic is Python's: int64 where ints are exact as floats
+    # too (b/a is then Python's int/int), object (Python ints) beyond; None when not numbers.
+    if isinstance(values, NumericValues):
+        return values.array
+    if isinstance(values, np.ndarray):
+        return values if values.ndim == 1 and values.dtype.kind in "fi" else None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    try:
+        a = np.asarray(values)
+    except OverflowError:
+        a = np.asarray(values, dtype=object)
+    if a.dtype.kind not in "fi" or (a.dtype.kind == "i" and (a.max() >= 2**53 or a.min() <= -(2**53))):
+        a = np.empty(len(values), dtype=object)
+        a[:] = list(values)
+    return a
+
+
+def spacing(values: Sequence[Any]) -> tuple[Literal["step", "ratio"], float] | None:
+    """How evenly spaced numeric values are: a constant step, a constant ratio, or neither.
+
+    Parameters
+    ----------
+    values
+        At least three numbers: a tuple or list (of ``int``/``float``, not
+        ``bool``), a 1-D array or a :class:`NumericValues`.
+
+    Returns
+    -------
+    tuple or None
+        ``("step", d)`` when every difference is ``d`` to a relative 1e-9
+        (``d`` the first difference, an ``int`` for integers); else
+        ``("ratio", r)`` when all values are positive and every ratio of
+        neighbours is ``r`` to a relative 1e-9; else ``None`` (also for fewer
+        than three values or values that are not all numbers).
+
+    Examples
+    --------
+    >>> spacing((0.5, 1.0, 1.5))
+    ('step', 0.5)
+    >>> spacing((1, 10, 100))
+    ('ratio', 10.0)
+    """
+    if len(values) < 3:
+        return None
+    a = _spacing_array(values)
+    if a is None:
+        return None
+    steps = a[1:] - a[:-1]
+    if abs(steps.max() - steps.min()) <= 1e-9 * np.abs(steps).max():
+        return ("step", _python_scalar(steps[0]))
+    if (a > 0).all():
+        ratios = a[1:] / a[:-1]
+        if ratios.max() - ratios.min() <= 1e-9 * ratios.max():
+            return ("ratio", float(ratios[0]))
+    return None

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from workbench.errors import JobError
 from workbench.jobtype import JobContext
 from workbench.jobtypes.demo import oscillator, run, steady_state
 from workbench.scan import scan
@@ -36,3 +37,18 @@ def test_cost_model_grows_with_simulated_time():
     fast = oscillator.estimate({**oscillator.defaults(), "drive_freq": 2.0})
     slow = oscillator.estimate({**oscillator.defaults(), "drive_freq": 0.5})
     assert slow.seconds > 3 * fast.seconds > 0
+
+
+def test_a_failed_integration_is_a_job_error_with_a_fix(monkeypatch):
+    import types
+
+    import scipy.integrate
+
+    def failing(*args, **kwargs):
+        return types.SimpleNamespace(success=False, message="Required step size is less than spacing between numbers.")
+
+    monkeypatch.setattr(scipy.integrate, "solve_ivp", failing)
+    point = {**oscillator.defaults(), "rtol": 1e-13}
+    with pytest.raises(JobError, match=r"^solve_ivp failed for drive_freq = 1.0, damping = 0.1, periods = 60: Required "
+                       r"step size .* Loosen rtol \(now 1e-13; 1e-8 is the default\) or integrate fewer periods\.$"):
+        run(point, JobContext("t"))

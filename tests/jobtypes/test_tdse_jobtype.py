@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,6 +46,10 @@ def test_default_job_is_a_strong_field_ionisation_in_well_under_a_few_seconds():
     assert r["ionization"] + r["bound_population"] == pytest.approx(1.0, abs=1e-12)
     assert r["ground_population"] + r["excited_population"] == pytest.approx(r["bound_population"], abs=1e-15)
     assert r["final_norm"] == pytest.approx(1 - r["absorbed"], abs=1e-15)
+    # Populations are projections of what is left in the box: each below the one that contains it.
+    assert 0 < r["excited_population"] and 0 < r["ground_population"] <= r["bound_population"]
+    assert r["bound_population"] <= r["final_norm"] + 1e-12
+    assert 0 < r["absorbed"] <= 1 and 0 < r["final_norm"] <= 1 + 1e-12
     # Arrays: density integrates to the final norm; the series start at t_start with norm 1.
     assert r["x"].shape == r["density"].shape and r["x"].size <= 2048
     bin_width = r["x"][1] - r["x"][0]
@@ -126,15 +131,16 @@ def test_resumed_run_is_bitwise_identical_to_an_uninterrupted_one(tmp_path):
     path = tmp_path / "job.ckpt.npz"
     restarts = 0
     while True:
-        # Every start writes one checkpoint 1000 steps on and exits 85, as under HTCondor.
-        ckpt = Checkpoint(path, every_steps=1000, exit_after_save=True)
+        # Every start writes one checkpoint 700 steps on and exits 85, as under HTCondor; 700 is
+        # not a multiple of the kernel's 1000-step blocks, so blocks are cut at the checkpoints.
+        ckpt = Checkpoint(path, every_steps=700, exit_after_save=True)
         try:
             resumed = run(p, quiet(checkpoint=ckpt))
             break
         except CheckpointExit as e:
             assert e.code == 85 and path.exists()
             restarts += 1
-    assert restarts == whole["steps"] // 1000 - (whole["steps"] % 1000 == 0)
+    assert restarts == whole["steps"] // 700 - (whole["steps"] % 700 == 0)
     assert resumed.keys() == whole.keys()
     for k, v in whole.items():
         if isinstance(v, np.ndarray):
@@ -149,3 +155,22 @@ def test_a_checkpoint_of_other_parameters_is_refused(tmp_path):
         run(point(**SMALL), quiet(checkpoint=Checkpoint(path, every_steps=500, exit_after_save=True)))
     with pytest.raises(JobError, match="written for other parameters than this job's; delete it"):
         run(point(**{**SMALL, "cep": 1.0}), quiet(checkpoint=Checkpoint(path, every_steps=500)))
+
+
+def test_a_ground_state_that_does_not_converge_fails_the_job_with_a_fix(monkeypatch):
+    from workbench.kernels import tdse as kernel
+
+    few = functools.partial(kernel.ground_states, max_steps=25)
+    monkeypatch.setattr(kernel, "ground_states", few)
+    with pytest.raises(JobError, match=r"^The ground state did not converge \(residual .* after 25 imaginary-time "
+                       r"steps\); check Z = 1.0, a = 1.0 and dx = 0.1\.$"):
+        run(point(**SMALL), quiet())
+
+
+def test_cost_counts_the_grid_run_builds():
+    from workbench.jobtypes.tdse import _grid_points
+
+    for box, dx in ((60.0, 0.1), (150.0, 0.07), (1.0, 0.3), (10.0, 3.0)):
+        assert _grid_points(point(box=box, dx=dx)) == 2 * round(box / dx) + 1
+    assert _grid_points(point(box=0.1, dx=0.3)) == 1  # no grid at all: run() refuses it, the cost stays total
+    assert run(point(**SMALL), quiet())["grid_points"] == _grid_points(point(**SMALL))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -94,17 +97,21 @@ def test_long_grids_are_solved_exactly_where_the_lanes_drop_their_spikes(imagina
 
 
 def test_results_do_not_depend_on_how_the_steps_are_split():
-    # What checkpoint/restart relies on: 100 steps in one call or in pieces are the same bits.
+    # What checkpoint/restart relies on: 100 steps in one call or in pieces are the same bits,
+    # for the state and for every observable the checkpoint keeps.
     grid = Grid.symmetric(300.0, 0.1)  # 6,001 points: lanes of 375 rows, with and without spikes
     x = grid.x
     prop = CrankNicolson(grid, soft_core(x) - 1j * absorbing_potential(x, 200.0, 100.0, 0.5), 0.05)
     field = 0.05 * np.sin(0.057 * 0.05 * np.arange(100))
-    psi0 = np.exp(-(x**2)).astype(np.complex128)
+    force = soft_core_force(x)
+    psi0 = np.exp(-((x - 1.0) ** 2)).astype(np.complex128)  # off centre: <x> and <f> are not zero
     a, b = psi0.copy(), psi0.copy()
-    whole = prop.propagate(a, field)
-    parts = [prop.propagate(b, field[i:j]) for i, j in ((0, 37), (37, 38), (38, 100))]
+    whole = prop.propagate(a, field, force=force)
+    parts = [prop.propagate(b, field[i:j], force=force) for i, j in ((0, 37), (37, 38), (38, 100))]
     assert a.tobytes() == b.tobytes()
-    assert whole.norm.tobytes() == np.concatenate([p.norm for p in parts]).tobytes()
+    for name in Observables._fields:
+        assert np.all(getattr(whole, name) != 0), name
+        assert getattr(whole, name).tobytes() == np.concatenate([getattr(p, name) for p in parts]).tobytes(), name
 
 
 @pytest.mark.parametrize("field", [0.02, 2.0])
@@ -175,6 +182,18 @@ def test_harmonic_oscillator_states_match_eigh_tridiagonal_and_the_analytic_leve
         errors.append(err)
     # Second order: halving dx divides the error by 4.
     np.testing.assert_allclose(errors[0] / errors[1], 4.0, rtol=0.01)
+
+
+def test_ground_states_that_run_out_of_steps_say_so():
+    grid = Grid.symmetric(40.0, 0.1)
+    v = soft_core(grid.x)
+    gs = ground_states(grid, v, 2, max_steps=50, block=25)
+    assert not gs.converged
+    assert list(gs.steps) == [50, 50] and np.all(gs.residuals > 1e-9)
+    # Not converged, but orthonormal states, the lowest above the true ground energy (a Rayleigh quotient).
+    np.testing.assert_allclose(gs.states.T @ gs.states * grid.dx, np.eye(2), atol=1e-12)
+    assert gs.energies[0] > eigenstates(grid, v, count=1)[0][0]
+    assert ground_states(grid, v, 2).converged
 
 
 def test_soft_core_hydrogen_ground_state_is_the_published_minus_0_6698():
@@ -327,3 +346,50 @@ def test_potentials_that_break_the_preconditions_are_refused():
         ground_states(grid, np.full(grid.n, -0.1j))
     with pytest.raises(ParameterError, match="exactly one of emax= or count="):
         eigenstates(grid, np.zeros(grid.n))
+    with pytest.raises(ParameterError, match=r"has an imaginary part \(an absorber\); diagonalise the real"):
+        eigenstates(grid, np.full(grid.n, -0.1j), count=1)
+    # A complex array without an imaginary part is a real potential.
+    real, cplx = soft_core(grid.x), soft_core(grid.x).astype(complex)
+    np.testing.assert_array_equal(eigenstates(grid, cplx, count=2)[0], eigenstates(grid, real, count=2)[0])
+    np.testing.assert_array_equal(ground_states(grid, cplx).energies, ground_states(grid, real).energies)
+
+
+@pytest.mark.parametrize("name", ["block", "max_steps"])
+@pytest.mark.parametrize("value", [-1, 0, True, 2.5, float("inf"), float("nan"), "25"])
+def test_ground_states_refuse_step_counts_that_are_not_whole_numbers_from_1(name, value):
+    # block = 0 used to loop for ever, block = -1 to reach numpy's "negative dimensions".
+    grid = Grid.symmetric(5.0, 0.5)
+    with pytest.raises(ParameterError, match=rf"^{name} = {re.escape(repr(value))}: is not a whole number >= 1; give "):
+        ground_states(grid, soft_core(grid.x), **{name: value})
+
+
+def test_whole_floats_are_step_counts():
+    grid = Grid.symmetric(5.0, 0.5)
+    v = soft_core(grid.x)
+    a, b = ground_states(grid, v, block=25.0, max_steps=1000.0), ground_states(grid, v, block=25, max_steps=1000)
+    assert a.energies.tobytes() == b.energies.tobytes() and list(a.steps) == list(b.steps)
+
+
+def test_the_face_loads_no_compiled_core_until_a_propagator_is_built():
+    # Grids, potentials, eigenstates and the job type's cost need numpy only.
+    code = """
+import sys
+from workbench.kernels import tdse
+from workbench.jobtypes.tdse import tdse as jt
+compiled = lambda: sorted(m for m in sys.modules if m.startswith("workbench.kernels._"))
+grid = tdse.Grid.symmetric(10.0, 0.1)
+tdse.eigenstates(grid, tdse.soft_core(grid.x), count=1)
+jt.estimate(jt.defaults())
+assert compiled() == [], compiled()
+tdse.CrankNicolson(grid, tdse.soft_core(grid.x), 0.1)
+assert tdse._tdse is tdse._core() and tdse._core.__name__ == "_core"
+assert tdse._tdse.__name__ in compiled(), compiled()
+print(tdse._tdse.__name__)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() in ("workbench.kernels._tdse", "workbench.kernels._tdse_avx2")
+    import workbench.kernels.tdse as face
+
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        face.nothing  # noqa: B018

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import JobError
 from ..jobtype import Cost, JobContext, JobType, Problem, warning
 from ..params import Param
 
@@ -49,7 +50,10 @@ def run(point: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
 
     sol = solve_ivp(rhs, (0.0, t_end), [0.0, 0.0], method="DOP853", rtol=point["rtol"], atol=point["rtol"] * 1e-3, dense_output=True)
     if not sol.success:
-        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+        raise JobError(
+            f"solve_ivp failed for drive_freq = {w}, damping = {z}, periods = {point['periods']}: {sol.message} "
+            f"Loosen rtol (now {point['rtol']:g}; 1e-8 is the default) or integrate fewer periods."
+        )
     # Uniform samples over whole periods make the projections exact for the steady state.
     n = _MEASURE_PERIODS * _SAMPLES_PER_PERIOD
     t = t_end - _MEASURE_PERIODS * period + np.arange(n) * (period / _SAMPLES_PER_PERIOD)

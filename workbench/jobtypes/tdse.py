@@ -40,8 +40,11 @@ Checkpointing
 -------------
 With ``ctx.checkpoint`` the run saves the wave function, the step and the
 series so far whenever the checkpoint is due, and resumes from it; since the
-kernel's arithmetic depends only on its inputs, a resumed run gives a result
-bitwise identical to an uninterrupted one.
+kernel's arithmetic depends only on its inputs and the build, a resumed run
+gives a result bitwise identical to an uninterrupted one on the same build and
+CPU.  A restart on a machine with (or without) AVX2 + FMA uses the other
+compiled core (see :func:`workbench.kernels.tdse._core`), whose results differ
+in the last bits.
 """
 
 from __future__ import annotations
@@ -152,7 +155,14 @@ def pulse_field(point: Mapping[str, Any], t: np.ndarray) -> np.ndarray:
 
 
 def _grid_points(p: Mapping[str, Any]) -> int:
-    return 2 * int(round(p["box"] / p["dx"])) + 1
+    # The grid run() builds; Grid needs numpy only (the compiled core loads with a propagator).
+    from ..errors import ParameterError
+    from ..kernels.tdse import Grid
+
+    try:
+        return Grid.symmetric(p["box"], p["dx"]).n
+    except ParameterError:  # box < dx/2: run() refuses the point; the cost model stays total
+        return 1
 
 
 def _steps(p: Mapping[str, Any]) -> int:
@@ -176,9 +186,9 @@ def _signature(p: Mapping[str, Any]) -> str:
     return json.dumps({k: p[k] for k in sorted(p)}, sort_keys=True)
 
 
-def _decimate(a: np.ndarray, limit: int) -> np.ndarray:
-    stride = max(1, math.ceil(a.shape[0] / limit))
-    return a[::stride].copy()
+def _stride(n: int, limit: int) -> int:
+    """Every how many of ``n`` samples to keep so that at most ``limit`` are left."""
+    return max(1, math.ceil(n / limit))
 
 
 def _bin_density(x: np.ndarray, rho: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -292,11 +302,13 @@ def run(point: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
     ground = float(abs(np.vdot(psi0, psi) * dx) ** 2)
     ip = -ground_energy
 
-    t = np.concatenate(([t_start], t_end_of_step))
+    # The series keep every stride-th of the nsteps + 1 times: the field (a Python loop) only there.
+    stride = _stride(nsteps + 1, _MAX_SAMPLES)
+    t = np.concatenate(([t_start], t_end_of_step))[::stride].copy()
     field_t = pulse_field(p, t)
-    norm_t = np.concatenate(([float(np.vdot(psi0, psi0).real * dx)], norm))
-    dip_t = np.concatenate(([float(np.sum(x * psi0 * psi0) * dx)], dipole))
-    f_t = np.concatenate(([float(np.sum(force * psi0 * psi0) * dx)], fexp))
+    norm_t = np.concatenate(([float(np.vdot(psi0, psi0).real * dx)], norm))[::stride].copy()
+    dip_t = np.concatenate(([float(np.sum(x * psi0 * psi0) * dx)], dipole))[::stride].copy()
+    f_t = np.concatenate(([float(np.sum(force * psi0 * psi0) * dx)], fexp))[::stride].copy()
     xb, rho = _bin_density(x, np.abs(psi) ** 2, _MAX_DENSITY)
 
     return {
@@ -319,11 +331,11 @@ def run(point: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
         "imag_steps": imag_steps,
         "x": xb,
         "density": rho,
-        "t": _decimate(t, _MAX_SAMPLES),
-        "field": _decimate(field_t, _MAX_SAMPLES),
-        "dipole": _decimate(dip_t, _MAX_SAMPLES),
-        "acceleration": _decimate(f_t - field_t * norm_t, _MAX_SAMPLES),
-        "norm": _decimate(norm_t, _MAX_SAMPLES),
+        "t": t,
+        "field": field_t,
+        "dipole": dip_t,
+        "acceleration": f_t - field_t * norm_t,
+        "norm": norm_t,
     }
 
 
