@@ -63,8 +63,8 @@ def metadata(df: pd.DataFrame) -> dict[str, Any]:
 def _format(path: Path, format: str | None) -> str:
     if format is not None:
         fmt = format.lower().lstrip(".")
-        fmt = {"h5": "hdf5", "hdf": "hdf5", "pq": "parquet"}.get(fmt, fmt)
-        if fmt not in ("csv", "parquet", "hdf5"):
+        fmt = FORMATS.get(f".{fmt}", fmt)  # a suffix ("h5", "pq") names its format
+        if fmt not in FORMATS.values():
             raise ValueError(f"format={format!r}: use 'csv', 'parquet' or 'hdf5'.")
         return fmt
     try:

@@ -1,9 +1,12 @@
 """Every bundle can write its own analysis notebook: ``analyze.ipynb`` in the bundle.
 
 Opened in JupyterLab it loads that bundle, shows its monitor and its
-explorer, and has the job type's typical plots ready (the resonance curves of
-the demo oscillator, ionisation against intensity and a harmonic spectrum for
-TDSE, the first output along the first axis otherwise).  Made with nbformat;
+explorer, and has the job type's typical plots ready: its cells call
+:func:`workbench.plots.scan_plot` and :func:`workbench.plots.job_plot`, which
+draw what each job type registered (the resonance curves and phase lag of the
+demo oscillator, ionisation against intensity and the density and harmonic
+spectrum of one job for TDSE, the first output along the first axis and the
+array outputs otherwise).  Made with nbformat;
 :func:`render_notebook` computes it, :func:`bundle_notebook` writes it.
 
 Command line: ``workbench notebook BUNDLE [--output FILE] [--overwrite]``.
@@ -58,36 +61,6 @@ _SELECTION = """\
 # What the explorer shows (after its filters and sliders), and the jobs clicked in it:
 explorer.selection.head(), explorer.picked"""
 
-_DEMO_PLOTS = """\
-fig, (ax, ax_phase) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-for damping, g in done.groupby("damping"):
-    g = g.sort_values("drive_freq")
-    (points,) = ax.plot(g.drive_freq, g.amplitude, "o", ms=3, label=f"ζ = {damping:g}")
-    ax.plot(g.drive_freq, g.amplitude_exact, "-", lw=1, color=points.get_color())
-    ax_phase.plot(g.drive_freq, g.phase, "o", ms=3, color=points.get_color())
-    ax_phase.plot(g.drive_freq, g.phase_exact, "-", lw=1, color=points.get_color())
-ax.set(xlabel="drive frequency ω / ω₀", ylabel="steady-state amplitude", yscale="log", title="resonance (lines: analytic)")
-ax_phase.set(xlabel="drive frequency ω / ω₀", ylabel="phase lag φ (rad)", title="phase")
-ax.legend(fontsize=8)
-print(f"largest relative error of the amplitude: {done.rel_error.max():.2e}")"""
-
-_TDSE_PLOTS = """\
-others = [c for c in ("wavelength", "cycles", "cep") if done[c].nunique() > 1]
-fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
-for key, g in (done.groupby(others) if others else [((), done)]):
-    key = key if isinstance(key, tuple) else (key,)
-    g = g.sort_values("intensity")
-    ax.loglog(g.intensity, g.ionization, "o-", ms=3, label=", ".join(f"{n} = {v:g}" for n, v in zip(others, key)) or None)
-ax.set(xlabel="peak intensity (W/cm²)", ylabel="ionisation probability", title="ionisation against intensity")
-if others:
-    ax.legend(fontsize=8)"""
-
-_GENERIC_PLOTS = """\
-from workbench.plots import scan_plot
-
-fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
-scan_plot(ax, df)  # the first output along the first scanned parameter (see workbench.plots)"""
-
 _ONE_JOB = """\
 from workbench.plots import job_plot
 from workbench.results import job_output
@@ -96,24 +69,26 @@ if len(done):
     job = done.iloc[len(done) // 2]  # pick any job: e.g. explorer.picked.job_id.iloc[0] after a click
     out = job_output(bundle, job.job_id)  # parameters, scalar outputs and every array output
     fig = plt.figure(figsize=(9, 3.4), layout="constrained")
-    job_plot(fig, out, bundle.info["job_type"])
+    job_plot(fig, out, bundle.info["job_type"])  # the job type's own plot (see workbench.plots)
     print({name: a.shape for name, a in out["arrays"].items()})"""
 
-_TDSE_ONE_JOB = """\
-from workbench.plots import harmonic_spectrum
 
-if len(done):
-    job = done.sort_values("intensity").iloc[-1]  # the strongest field
-    arrays = wb.load_arrays(bundle, job.job_id)
-    fig, (ax, ax_hhg) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-    ax.semilogy(arrays["x"], arrays["density"])
-    ax.set(xlabel="x (a.u.)", ylabel="|ψ(x)|² at the end", ylim=(1e-14, 2), title=f"{job.intensity:.3g} W/cm²")
-    order, spectrum = harmonic_spectrum(arrays["t"], arrays["acceleration"], job.omega)
-    ax_hhg.semilogy(order, spectrum)
-    ax_hhg.axvline((-job.ground_energy + 3.17 * job.up) / job.omega, ls=":", color="k", label="Ip + 3.17 Up")
-    ax_hhg.set(xlim=(0, 40), ylim=(1e-12 * spectrum.max(), 10 * spectrum.max()), xlabel="harmonic order",
-               ylabel="|a(ω)|²", title="dipole-acceleration spectrum")
-    ax_hhg.legend(fontsize=8)"""
+def _scan_plots(job_type: str) -> str:
+    """The cell drawing every panel of the job type's scan plot (see :func:`workbench.plots.scan_panels`)."""
+    from .plots import scan_panels
+
+    panels = scan_panels(job_type)
+    lines = ["from workbench.plots import scan_plot", ""]
+    if len(panels) == 1:
+        lines.append('fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")')
+        targets = ["ax"]
+    else:
+        lines.append(f'fig, axes = plt.subplots(1, {len(panels)}, figsize=({5 * len(panels)}, 4), layout="constrained")')
+        targets = [f"axes[{i}]" for i in range(len(panels))]
+    lines.append(f"scan_plot({targets[0]}, df)  # the job type's own plot, else the first output along the first axis")
+    lines += [f"scan_plot({t}, df, panel={p!r})" for t, p in zip(targets[1:], panels[1:])]
+    return "\n".join(lines)
+
 
 _EXPORT = """\
 # The table (or a selection) with the scan's metadata beside it; read it back with workbench.export.read_export.
@@ -177,14 +152,9 @@ def render_notebook(bundle: Bundle | str | os.PathLike[str]) -> nbformat.Noteboo
         _code(_SELECTION),
         _md("## Typical plots"),
     ]
-    if jt == "demo":
-        cells.append(_code(_DEMO_PLOTS))
-    elif jt == "tdse":
-        cells.append(_code(_TDSE_PLOTS))
-    else:
-        cells.append(_code(_GENERIC_PLOTS))
+    cells.append(_code(_scan_plots(jt)))
     cells.append(_md("## One job up close\n\nThe array outputs of one job, loaded on demand (nothing else is read)."))
-    cells.append(_code(_TDSE_ONE_JOB if jt == "tdse" else _ONE_JOB))
+    cells.append(_code(_ONE_JOB))
     cells += [
         _md(
             "## Slices and exports\n\n`sel(df, damping=0.1, drive_freq=(0.8, 1.2))` selects like the science reads; "

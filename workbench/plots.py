@@ -9,12 +9,13 @@
   else the first output along the first scanned dimension.
 
 The explorer's job panel and the bundle notebooks use them; a job type may
-add its own with :func:`register_job_plot`.
+add its own with :func:`register_job_plot` and :func:`register_scan_plot`
+(a scan plot may have extra panels: the demo's phase lag, see :func:`scan_panels`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["job_plot", "scan_plot", "register_job_plot", "harmonic_spectrum"]
+__all__ = ["job_plot", "scan_plot", "scan_panels", "register_job_plot", "register_scan_plot", "harmonic_spectrum"]
 
 JobPlot = Callable[["Figure", Mapping[str, Any]], None]
 
@@ -155,32 +156,63 @@ register_job_plot("tdse", _tdse_job_plot)
 # ---------------------------------------------------------------------------
 # Scan plots
 # ---------------------------------------------------------------------------
-def scan_plot(ax: Axes, df: pd.DataFrame, job_type: str | None = None) -> None:
-    """The scan's characteristic curve(s) from a results table, into ``ax``."""
+ScanPlot = Callable[["Axes", "pd.DataFrame"], None]
+
+#: job type -> panel name ("" is the main one) -> (function, columns it needs).
+_SCAN_PLOTS: dict[str, dict[str, tuple[ScanPlot, frozenset[str]]]] = {}
+
+
+def register_scan_plot(job_type: str, fn: ScanPlot, *, needs: Iterable[str] = (), panel: str = "") -> ScanPlot:
+    """Use ``fn(ax, done)`` to draw the scan of ``job_type`` (``done``: the completed rows of a results table).
+
+    Parameters
+    ----------
+    job_type
+        The job type's name.
+    fn
+        Draws into ``ax``.
+    needs
+        Columns ``done`` must have; without them :func:`scan_plot` draws the generic plot.
+    panel
+        ``""`` for the job type's main plot; another name adds a panel drawn
+        with ``scan_plot(ax, df, panel=name)`` (the bundle notebook shows every panel).
+    """
+    _SCAN_PLOTS.setdefault(job_type, {})[panel] = (fn, frozenset(needs))
+    return fn
+
+
+def scan_panels(job_type: str | None) -> list[str]:
+    """The panels of a job type's scan plot: ``""`` (the main one, always) then those registered."""
+    return ["", *(p for p in _SCAN_PLOTS.get(job_type or "", {}) if p)]
+
+
+def scan_plot(ax: Axes, df: pd.DataFrame, job_type: str | None = None, *, panel: str = "") -> None:
+    """The scan's characteristic curve(s) from a results table, into ``ax``.
+
+    Parameters
+    ----------
+    ax
+        The axes.
+    df
+        A results table (:func:`workbench.results.results`); only completed rows are drawn.
+    job_type
+        Default: the table's (``df.attrs["workbench"]``).  A job type without a
+        plot of its own (see :func:`register_scan_plot`), or a table without
+        the columns it needs, gets the first output along the first scanned
+        dimension.
+    panel
+        One of :func:`scan_panels`; ``""`` is the main plot.
+    """
     job_type = job_type or df.attrs.get("workbench", {}).get("job_type")
     done = df[df["status"] == "completed"] if "status" in df.columns else df
-    if job_type == "demo" and {"drive_freq", "amplitude"} <= set(done.columns):
-        for damping, g in done.groupby("damping"):
-            g = g.sort_values("drive_freq")
-            (line,) = ax.plot(g["drive_freq"], g["amplitude"], "o", ms=3, label=f"ζ = {damping:g}")
-            if "amplitude_exact" in g:
-                ax.plot(g["drive_freq"], g["amplitude_exact"], "-", lw=1, color=line.get_color())
-        ax.set(xlabel="drive frequency ω / ω₀", ylabel="steady-state amplitude", yscale="log", title="resonance curves (lines: analytic)")
-        ax.legend(fontsize=7)
-        return
-    if job_type == "tdse" and {"intensity", "ionization"} <= set(done.columns):
-        others = [c for c in ("wavelength", "cycles", "cep") if c in done.columns and done[c].nunique() > 1]
-        groups = done.groupby(others) if others else [((), done)]
-        for key, g in groups:
-            g = g.sort_values("intensity")
-            key = key if isinstance(key, tuple) else (key,)
-            label = ", ".join(f"{n} = {v:g}" for n, v in zip(others, key)) or None
-            ax.loglog(g["intensity"], g["ionization"], "o-", ms=3, label=label)
-        ax.set(xlabel="peak intensity (W/cm²)", ylabel="ionisation probability", title="ionisation against intensity")
-        if others:
-            ax.legend(fontsize=7)
-        return
-    meta = df.attrs.get("workbench", {})
+    fn, needs = _SCAN_PLOTS.get(job_type or "", {}).get(panel, (_generic_scan_plot, frozenset()))
+    if not needs <= set(done.columns):
+        fn = _generic_scan_plot
+    fn(ax, done)
+
+
+def _generic_scan_plot(ax: Axes, done: pd.DataFrame) -> None:
+    meta = done.attrs.get("workbench", {})
     dims = [d[0] for d in meta.get("dims", [])]
     outs = [c for c in meta.get("outputs", []) if c in done.columns and done[c].dtype.kind in "biuf"]
     if not dims or not outs:
@@ -194,3 +226,47 @@ def scan_plot(ax: Axes, df: pd.DataFrame, job_type: str | None = None) -> None:
     ax.set(xlabel=x, ylabel=y)
     if len(dims) > 1:
         ax.legend(fontsize=7)
+
+
+def _by_damping(ax: Axes, done: pd.DataFrame, y: str) -> None:
+    """Points ``y`` and, when the table has them, lines ``y_exact`` against the drive, one colour per damping."""
+    groups = done.groupby("damping") if "damping" in done.columns else [(None, done)]
+    for damping, g in groups:
+        g = g.sort_values("drive_freq")
+        (line,) = ax.plot(g["drive_freq"], g[y], "o", ms=3, label=None if damping is None else f"ζ = {damping:g}")
+        if f"{y}_exact" in g:
+            ax.plot(g["drive_freq"], g[f"{y}_exact"], "-", lw=1, color=line.get_color())
+
+
+def _demo_scan_plot(ax: Axes, done: pd.DataFrame) -> None:
+    _by_damping(ax, done, "amplitude")
+    title = "resonance curves (lines: analytic)"
+    if "rel_error" in done.columns and len(done):
+        title += f"\nlargest relative error of the amplitude: {done['rel_error'].max():.2e}"
+    ax.set(xlabel="drive frequency ω / ω₀", ylabel="steady-state amplitude", yscale="log", title=title)
+    if "damping" in done.columns:
+        ax.legend(fontsize=7)
+
+
+def _demo_phase_plot(ax: Axes, done: pd.DataFrame) -> None:
+    _by_damping(ax, done, "phase")
+    ax.set(xlabel="drive frequency ω / ω₀", ylabel="phase lag φ (rad)", title="phase (lines: analytic)")
+
+
+def _tdse_scan_plot(ax: Axes, done: pd.DataFrame) -> None:
+    others = [c for c in ("wavelength", "cycles", "cep") if c in done.columns and done[c].nunique() > 1]
+    groups = done.groupby(others) if others else [((), done)]
+    for key, g in groups:
+        g = g.sort_values("intensity")
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{n} = {v:g}" for n, v in zip(others, key)) or None
+        ax.loglog(g["intensity"], g["ionization"], "o-", ms=3, label=label)
+    ax.set(xlabel="peak intensity (W/cm²)", ylabel="ionisation probability", title="ionisation against intensity")
+    if others:
+        ax.legend(fontsize=7)
+
+
+# The built-in job types' plots live here, not in workbench.jobtypes, so that the job types need no matplotlib.
+register_scan_plot("demo", _demo_scan_plot, needs=("drive_freq", "amplitude"))
+register_scan_plot("demo", _demo_phase_plot, needs=("drive_freq", "phase"), panel="phase")
+register_scan_plot("tdse", _tdse_scan_plot, needs=("intensity", "ionization"))

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .bundle import Bundle
+    from .state import ScanState
 
 __all__ = ["results", "assemble", "load_result", "load_arrays", "arrays", "job_output", "last_error", "META_COLUMNS", "dims"]
 
@@ -206,7 +207,7 @@ def dims(points: pd.DataFrame, params: Sequence[str], zips: Iterable[Sequence[st
 def results(
     bundle: Bundle | str | os.PathLike[str],
     *,
-    state: Any = None,
+    state: ScanState | None = None,
     cache: bool = True,
     full: bool = False,
 ) -> pd.DataFrame:
@@ -253,11 +254,36 @@ def results(
     return assemble(b, table, state=state, legacy=legacy)
 
 
-def assemble(b: Bundle, table: pd.DataFrame, *, state: Any = None, legacy: Sequence[str] = ()) -> pd.DataFrame:
-    """The results table from :meth:`ResultStore.table() <workbench.store.ResultStore.table>` and the job states.
+def assemble(
+    b: Bundle, table: pd.DataFrame, *, state: ScanState | None = None, legacy: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The results table of :func:`results`, from a results-cache table and the job states.
 
-    For callers that keep a store (and a :class:`~workbench.state.ScanState`)
-    open, e.g. the monitor and the explorer: ``assemble(b, store.table(), state=st)``.
+    :func:`results` opens the cache and reads the event log on every call; a
+    caller that keeps a :class:`~workbench.store.ResultStore` and a
+    :class:`~workbench.state.ScanState` open (the monitor, the explorer)
+    refreshes both and calls this, so each refresh costs only what is new::
+
+        store, st = ResultStore(b), ScanState(b)        # kept between refreshes
+        store.refresh()
+        st.update(outputs=False)   # the store has listed outputs/ already
+        df = assemble(b, store.table(), state=st, legacy=store.legacy)
+
+    Parameters
+    ----------
+    b
+        The bundle.
+    table
+        :meth:`ResultStore.table() <workbench.store.ResultStore.table>`: which
+        jobs have a result file and whether it is usable.  It decides
+        ``completed`` and ``bad``, whatever the state says.
+    state
+        The job states, used as they are (not updated here).  ``None`` reads
+        them from the event log, if there is one (``outputs/`` is not listed
+        again for it: ``table`` says which jobs have results).
+    legacy
+        :attr:`ResultStore.legacy <workbench.store.ResultStore.legacy>`: jobs with
+        only an old pickled result, shown as ``bad`` with the advice to convert them.
     """
     import pandas as pd
 
@@ -269,7 +295,7 @@ def assemble(b: Bundle, table: pd.DataFrame, *, state: Any = None, legacy: Seque
         from .state import ScanState
 
         state = ScanState(b)
-        state.update()
+        state.update(outputs=False)  # the table has the results: listing outputs/ again would change nothing
     status = np.full(n, "unsubmitted", dtype=object)
     error = table["error"].to_numpy(dtype=object, na_value=None)
     ok = table["ok"]

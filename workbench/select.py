@@ -62,7 +62,7 @@ def dims_of(data: Any) -> list[tuple[str, ...]]:
         ]
     from .results import dims
 
-    params = _meta(df).get("params") or [c for c in df.columns if c not in ("index", "job_id")]
+    params = meta.get("params") or [c for c in df.columns if c not in ("index", "job_id")]
     return dims(df, params)
 
 

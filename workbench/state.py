@@ -52,13 +52,14 @@ from collections import Counter
 from itertools import chain
 from operator import attrgetter
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from . import _names
-from ._jsonfile import iso_epoch
 from ._atomic import atomic_open
+from ._jsonfile import iso_epoch, read_json
 from .submit import HOLD_EXIT_SUBCODE, read_items
 
 #: Seconds between full listings of ``outputs/`` (between them only jobs with new events are checked).
@@ -112,9 +113,25 @@ _INT_FIELDS = ("cluster", "proc", "exit_code", "hold_code", "hold_subcode", "sta
 _FLOAT_FIELDS = ("submitted", "started", "finished", "memory_mb")
 _STR_FIELDS = ("hold_reason", "reason", "host", "transfer")
 _NONE = -(1 << 62)
-#: Save the cache when this many events arrived since the last save, or a minute passed.
+#: Save the cache when this many events arrived since the last save, or _SAVE_SECONDS (five minutes) passed.
 _SAVE_EVENTS = 100_000
 _SAVE_SECONDS = 300.0
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector.
+
+    A big read (or a save) makes millions of small objects that all stay alive; the
+    collector would scan them over and over (a third of the time) and find nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -403,16 +420,21 @@ class _Reader:
         f.seek(start)
         return hashlib.sha1(f.read(offset - start)).hexdigest()
 
-    def still_valid(self) -> bool:
-        """Whether the bytes before ``offset`` are those that were read (the file grew, or was renamed into place)."""
+    def still_valid(self, f: BinaryIO | None = None) -> bool:
+        """Whether the bytes before ``offset`` are those that were read (the file grew, or was renamed into place).
+
+        ``f`` is the log opened for reading (else it is opened here); its position moves.
+        """
         if self.offset == 0:
             return True
-        try:
-            with open(self.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                return size >= self.offset and self._fingerprint(f, self.offset) == self.fingerprint
-        except FileNotFoundError:
-            return False
+        if f is None:
+            try:
+                with open(self.path, "rb") as g:
+                    return self.still_valid(g)
+            except FileNotFoundError:
+                return False
+        size = os.fstat(f.fileno()).st_size
+        return size >= self.offset and self._fingerprint(f, self.offset) == self.fingerprint
 
     def reset(self) -> None:
         self.offset, self.fingerprint, self.events = 0, "", 0
@@ -436,48 +458,60 @@ class _FastReader(_Reader):
     kind = "fast"
 
     def read(self) -> Iterator[Event]:
-        for text, base in self.read_texts():
-            for ev in parse_events(text, self._clock, lambda m, b=base: self.note(f"{self.path.name}, after byte {b}: {m}")):
-                self.events += 1
-                yield ev
+        with self.opened() as f:
+            if f is None:
+                return
+            for text, base in self.read_texts(f):
+                for ev in parse_events(text, self._clock, lambda m, b=base: self.note(f"{self.path.name}, after byte {b}: {m}")):
+                    self.events += 1
+                    yield ev
 
-    def read_texts(self) -> Iterator[tuple[str, int]]:
-        """Pieces of whole events after the offset, decoded, with the byte offset each starts at.
-
-        The offset moves past a piece when the consumer asks for the next one.
-        """
+    @contextmanager
+    def opened(self) -> Iterator[BinaryIO | None]:
+        """The log opened for reading, or ``None`` when there is none (yet)."""
         try:
             f = open(self.path, "rb")
         except FileNotFoundError:
+            yield None
             return
         with f:
-            f.seek(self.offset)
-            carry = b""
-            while True:
-                data = f.read(_READ_CHUNK)
-                if not data:
-                    break
-                buf = carry + data if carry else data
-                end = buf.rfind(b"\n...\n")
-                if end < 0:
-                    if buf.startswith(b"...\n"):
-                        end = -1  # a lone separator right at the offset
-                    else:
-                        carry = buf
-                        continue
-                whole, carry = buf[: end + 5], buf[end + 5 :]
-                yield whole.decode("utf-8", "replace"), self.offset
-                self.offset += len(whole)
+            yield f
+
+    def read_texts(self, f: BinaryIO) -> Iterator[tuple[str, int]]:
+        """Pieces of whole events after the offset, decoded, with the byte offset each starts at.
+
+        ``f`` is the log (see :meth:`opened`).  The offset moves past a piece
+        when the consumer asks for the next one.
+        """
+        start = self.offset
+        f.seek(self.offset)
+        carry = b""
+        while True:
+            data = f.read(_READ_CHUNK)
+            if not data:
+                break
+            buf = carry + data if carry else data
+            end = buf.rfind(b"\n...\n")
+            if end < 0:
+                if buf.startswith(b"...\n"):
+                    end = -1  # a lone separator right at the offset
+                else:
+                    carry = buf
+                    continue
+            whole, carry = buf[: end + 5], buf[end + 5 :]
+            yield whole.decode("utf-8", "replace"), self.offset
+            self.offset += len(whole)
+        if self.offset != start:  # else the fingerprint still holds (callers check it with still_valid)
             self.fingerprint = self._fingerprint(f, self.offset)
-            if carry:
-                # Text after the last separator is an event still being written, or garbage: only
-                # say so when it cannot be the start of an event.
-                text = carry.decode("utf-8", "replace")
-                if not _looks_like_start(text) or ("\n" in text and not _HEAD.match(text)):
-                    self.note(
-                        f"{self.path.name} ends with {len(carry)} bytes that are not an event "
-                        f"(after byte {self.offset}): {carry[:60]!r}"
-                    )
+        if carry:
+            # Text after the last separator is an event still being written, or garbage: only
+            # say so when it cannot be the start of an event.
+            text = carry.decode("utf-8", "replace")
+            if not _looks_like_start(text) or ("\n" in text and not _HEAD.match(text)):
+                self.note(
+                    f"{self.path.name} ends with {len(carry)} bytes that are not an event "
+                    f"(after byte {self.offset}): {carry[:60]!r}"
+                )
 
 
 class _CondorReader(_Reader):
@@ -586,7 +620,7 @@ class ScanState:
         self.jobs: dict[str, JobRecord] = {j: JobRecord(j) for j in bundle.job_ids}
         self._procs: dict[tuple[int, int], str] = {}
         self._rank: dict[int, int] = {}  # pool cluster -> index of its submission
-        self._submissions: list[dict[str, Any]] = []
+        self._n_submissions = 0  # entries of the submissions file applied so far
         self._submissions_mtime: int | None = None
         self._submission_jobs: dict[int, list[str]] = {}  # pool cluster -> its job ids
         self.clusters: dict[int, dict[str, Any]] = {}
@@ -624,23 +658,29 @@ class ScanState:
         self._procs.clear()
         self.clusters.clear()
         self._reader.reset()
-        self._submissions, self._submissions_mtime, self._rank, self._submission_jobs = [], None, {}, {}
+        self._n_submissions, self._submissions_mtime, self._rank, self._submission_jobs = 0, None, {}, {}
         self._finished, self._outputs_mtime, self._dead = set(), None, set()
+
+    def _restart(self) -> set[str]:
+        """Forget everything read: the log was truncated or rewritten and is read again from its start."""
+        self._reset()
+        changed = set(self.jobs)
+        self._read_submissions(changed)
+        return changed
 
     def _read_events(self) -> set[str]:
         r = self._reader
-        if not r.still_valid():
-            self._reset()
-            changed = set(self.jobs)
-            self._read_submissions(changed)
-        else:
-            changed = set()
         n = 0
         if isinstance(r, _FastReader):
-            for text, base in r.read_texts():
-                n += self._apply_text(text, changed, lambda m, b=base: r.note(f"{r.path.name}, after byte {b}: {m}"))
+            # One open serves the check that the log is the one read so far and the read.
+            with r.opened() as f:
+                changed = set() if r.still_valid(f) else self._restart()
+                if f is not None:
+                    for text, base in r.read_texts(f):
+                        n += self._apply_text(text, changed, lambda m, b=base: r.note(f"{r.path.name}, after byte {b}: {m}"))
             r.events += n
         else:
+            changed = set() if r.still_valid() else self._restart()
             for code, cluster, proc, t, ev in r.read():
                 n += 1
                 jid = self._apply(code, cluster, proc, t, ev)
@@ -650,14 +690,16 @@ class ScanState:
                     else:
                         changed.add(jid)
         self._events_since_save += n
-        try:
-            size = self.bundle.log_path.stat().st_size
-        except FileNotFoundError:
-            size = 0
         # JobEventLog yields nothing, silently, for a file it cannot parse; say so.  (A first event
         # still being written is not a problem, so the readers note only what cannot be an event.)
-        self.unparsable = size > 0 and r.events == 0 and bool(r.problems)
+        self.unparsable = r.events == 0 and bool(r.problems) and self._log_size() > 0
         return changed
+
+    def _log_size(self) -> int:
+        try:
+            return self.bundle.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def _apply_text(self, text: str, changed: set[str], note: Callable[[str], None]) -> int:
         """Apply every event of ``text`` (whole events); returns how many there were.
@@ -754,10 +796,7 @@ class ScanState:
             rank_new, rank_cur = self._rank.get(cluster), self._rank.get(rec.cluster)
             if rank_new is not None and rank_cur is not None and rank_new < rank_cur:
                 return False  # a late event of an older submission
-        rec.state, rec.cluster, rec.proc, rec.submitted = "idle", cluster, proc, t
-        rec.exit_code, rec.reason, rec.hold_reason, rec.hold_code, rec.hold_subcode = None, "", "", None, None
-        rec.started = rec.finished = None
-        rec.host = rec.transfer = ""
+        _resubmitted(rec, cluster, proc, t)
         return True
 
     def _apply(self, code: int, cluster: int, proc: int, t: float, info: Mapping[str, Any]) -> str | list[str] | None:
@@ -881,12 +920,12 @@ class ScanState:
             return
         if mtime == self._submissions_mtime:
             return
-        self._submissions_mtime = mtime
         try:
-            subs = json.loads(path.read_text() or "[]")
+            subs = read_json(path, list)  # under the writers' lock: never half written
         except ValueError:
-            return  # being written; read next time
-        for index in range(len(self._submissions), len(subs)):
+            return  # not JSON (damaged): try again at the next update
+        self._submissions_mtime = mtime
+        for index in range(self._n_submissions, len(subs)):
             sub = subs[index]
             cluster = int(sub["cluster"])
             self._rank[cluster] = index
@@ -900,13 +939,9 @@ class ScanState:
                 rec = self.jobs[jid]
                 if rec.cluster == cluster:
                     continue
-                rec.state, rec.cluster, rec.proc = "idle", cluster, None
-                rec.exit_code, rec.reason, rec.hold_reason, rec.hold_code, rec.hold_subcode = None, "", "", None, None
-                rec.started = rec.finished = None
-                rec.submitted = iso_epoch(sub.get("time"))
-                rec.host = rec.transfer = ""
+                _resubmitted(rec, cluster, None, iso_epoch(sub.get("time")))
                 changed.add(jid)
-        self._submissions = subs
+        self._n_submissions = len(subs)
 
     def _read_outputs(self, changed: set[str], full: bool) -> set[str]:
         """Result files that appeared since the last read.
@@ -943,23 +978,19 @@ class ScanState:
         self._finished |= new
         return new
 
-    def update(self, *, full: bool = False) -> set[str]:
+    def update(self, *, full: bool = False, outputs: bool = True) -> set[str]:
         """Read new submissions, events and results; return the ids of jobs whose record changed.
 
         ``full=True`` also lists every result file (see :meth:`_read_outputs`),
-        as "Sync now" does.
+        as "Sync now" does.  ``outputs=False`` leaves ``outputs/`` alone: for a
+        caller that knows which jobs have results from elsewhere, as
+        :func:`workbench.results.assemble` does from the results cache (jobs
+        whose result file had been seen stay completed).
         """
-        # A big read makes millions of small objects that all stay alive; the cyclic garbage
-        # collector would scan them over and over (a third of the time) and find nothing.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._update(full)
-        finally:
-            if enabled:
-                gc.enable()
+        with _no_gc():
+            return self._update(full, outputs)
 
-    def _update(self, full: bool = False) -> set[str]:
+    def _update(self, full: bool = False, outputs: bool = True) -> set[str]:
         changed: set[str] = set()
         if not self._started:
             self._started = True
@@ -967,7 +998,7 @@ class ScanState:
                 changed |= {j for j, r in self.jobs.items() if r.state != "unsubmitted"}
         self._read_submissions(changed)
         changed |= self._read_events()
-        new = self._read_outputs(changed, full)
+        new = self._read_outputs(changed, full) if outputs else set()
         changed |= new
         for jid in new | (changed & self._finished):
             rec = self.jobs[jid]
@@ -1006,13 +1037,8 @@ class ScanState:
         Returns the cache's path, or ``None`` when the bundle is not writable
         (the cache is an optimisation only).
         """
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _no_gc():
             return self._save()
-        finally:
-            if enabled:
-                gc.enable()
 
     def _save(self) -> Path | None:
         import numpy as np
@@ -1051,7 +1077,7 @@ class ScanState:
             "fingerprint": self._reader.fingerprint,
             "events": self._reader.events,
             "problems": self._reader.problems,
-            "submissions": len(self._submissions),
+            "submissions": self._n_submissions,
             "rank": {str(c): i for c, i in self._rank.items()},
             "submission_jobs": {str(c): [index[j] for j in ids] for c, ids in self._submission_jobs.items()},
             "clusters": {str(c): v for c, v in self.clusters.items()},
@@ -1120,7 +1146,7 @@ class ScanState:
         self._submission_jobs = {int(c): [ids[j] for j in js] for c, js in meta["submission_jobs"].items()}
         self.clusters = {int(c): v for c, v in meta["clusters"].items()}
         # Submissions are re-read from their file (cheap), past the ones the cache has applied.
-        self._submissions = [{}] * int(meta["submissions"])
+        self._n_submissions = int(meta["submissions"])
         self._last_save = time.monotonic()
         self.cache_loaded = True
         return True
@@ -1195,6 +1221,17 @@ _START = re.compile(r"\d{0,3}|\d{3} |\d{3} \(")
 def _looks_like_start(text: str) -> bool:
     """Whether ``text`` may be the beginning of an event (its header may be unfinished)."""
     return _START.fullmatch(text[:5]) is not None or _HEAD.match(text) is not None
+
+
+def _resubmitted(rec: JobRecord, cluster: int, proc: int | None, submitted: float | None) -> None:
+    """Make ``rec`` a freshly queued job of ``(cluster, proc)``: what its older submission said is gone.
+
+    Counters (starts, evictions, checkpoints), the memory use and the history are kept.
+    """
+    rec.state, rec.cluster, rec.proc, rec.submitted = "idle", cluster, proc, submitted
+    rec.exit_code, rec.reason, rec.hold_reason, rec.hold_code, rec.hold_subcode = None, "", "", None, None
+    rec.started = rec.finished = None
+    rec.host = rec.transfer = ""
 
 
 def _int_or_none(v: Any) -> int | None:

@@ -326,7 +326,6 @@ def _read_file(path: str) -> tuple[bytes | None, os.stat_result | None, str | No
 class _Meta:
     dir_mtime_ns: int = -1
     listed_at_ns: int = 0
-    bundle_format: int = _names.RESULT_FORMAT
     outputs: dict[str, set[str]] = field(default_factory=dict)  # name -> kinds seen, in first-seen order
     legacy: list[str] = field(default_factory=list)  # job ids with only an old pickled result
     generation: int = 0  # bumped by every refresh that changes the table
@@ -376,7 +375,7 @@ class ResultStore:
                 if self._usable(con):
                     return con
                 con.close()
-                # Another schema or bundle format, or damaged: it is only a cache.
+                # Another schema, result format or bundle, or damaged: it is only a cache.
                 self._remove_file()
                 con = self._open(self.path)
                 self._create(con)
@@ -414,7 +413,8 @@ class ResultStore:
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         return (
             meta.get("schema") == str(SCHEMA)
-            and meta.get("bundle_format") == str(_names.RESULT_FORMAT)
+            # Rows hold records of this result format (a cache from before the key was named so is rebuilt).
+            and meta.get("result_format") == str(_names.RESULT_FORMAT)
             # A bundle re-created at the same path (or a cache copied from another bundle) starts afresh.
             and meta.get("bundle_created") == str(self.bundle.info.get("created"))
         )
@@ -434,7 +434,7 @@ class ResultStore:
                 "INSERT OR IGNORE INTO meta VALUES (?, ?)",
                 [
                     ("schema", str(SCHEMA)),
-                    ("bundle_format", str(_names.RESULT_FORMAT)),
+                    ("result_format", str(_names.RESULT_FORMAT)),
                     ("dir_mtime_ns", "-1"),
                     ("listed_at_ns", "0"),
                     ("outputs", "[]"),
@@ -923,8 +923,7 @@ def convert_legacy(bundle: Bundle | str | os.PathLike[str], *, overwrite: bool =
 
     b = open_bundle(bundle)
     outdir = b.path / _names.OUTPUTS
-    _, legacy = ResultStore._list(outdir)
-    done = b.finished_ids()
+    done, legacy = ResultStore._list(outdir)  # done: job ids with a result file
     index = {j: i for i, j in enumerate(b.job_ids)}
     converted: list[str] = []
     refused: list[tuple[str, str]] = []

@@ -57,3 +57,15 @@ def test_unknown_formats_and_missing_hdf5_say_so(table, tmp_path):
     else:  # pragma: no cover - PyTables is not installed here
         back = read_export(export(table, tmp_path / "r.h5"))
         assert len(back) == len(table)
+
+
+def test_format_names_and_suffixes_pick_the_same_formats(table, tmp_path):
+    from workbench.export import _format
+
+    for name, fmt in [("csv", "csv"), (".CSV", "csv"), ("parquet", "parquet"), ("pq", "parquet"), ("hdf5", "hdf5"),
+                      ("h5", "hdf5"), ("hdf", "hdf5")]:  # fmt: skip
+        assert _format(tmp_path / "r.txt", name) == fmt
+    with pytest.raises(ValueError, match="use 'csv', 'parquet' or 'hdf5'"):
+        _format(tmp_path / "r.csv", "xlsx")
+    path = export(table, tmp_path / "r.data", format="pq")
+    assert len(read_export(path, format="parquet")) == len(table)

@@ -34,16 +34,63 @@ def test_the_notebook_loads_its_bundle_and_shows_monitor_explorer_and_plots(demo
         ast.parse(_python(src))  # every cell is valid Python (the path has a space and a quote)
     joined = "\n".join(code)
     assert "wb.monitor(bundle)" in joined and "wb.explore(bundle)" in joined and "wb.results(bundle)" in joined
-    assert "amplitude_exact" in joined  # the demo's resonance curves
+    assert "scan_plot(axes[0], df)" in joined and "panel='phase'" in joined  # the demo's resonance curves and phase
     assert repr(str(demo_bundle.path)) in code[0]
     assert nb.metadata["kernelspec"]["name"] == "python3"
     assert nb.cells[0].source.startswith(f"# {demo_bundle.name}: Damped driven oscillator")
 
 
-def test_the_tdse_notebook_has_its_own_plots(tmp_path):
-    b = create(make_scan("tdse", intensity=[1e13, 1e14]), tmp_path / "t")
-    joined = "\n".join(_code(render_notebook(b)))
-    assert "ionization" in joined and "harmonic_spectrum" in joined and "density" in joined
+def _run_plot_cells(nb) -> dict:
+    """Run the notebook's cells in this process (Agg backend), all but the widgets; returns the names they made."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    ns: dict = {}
+    for src in _code(nb):
+        if "wb.monitor(" in src or "wb.explore(" in src or "explorer.selection" in src:
+            continue  # widgets need a kernel (the nbclient test runs them)
+        exec(compile(_python(src), "<cell>", "exec"), ns)
+    return ns
+
+
+def test_the_demo_notebook_draws_resonance_and_phase_with_the_analytic_curves(demo_bundle, fake):
+    from workbench.jobtypes.demo import steady_state
+
+    for jid in demo_bundle.job_ids:
+        p = demo_bundle.input(jid)["params"]
+        amp, phase = steady_state(p["drive_freq"], p["damping"], p["force"])
+        fake(demo_bundle, [jid], extra={"amplitude_exact": amp, "phase_exact": phase, "rel_error": 1e-6})
+    ns = _run_plot_cells(render_notebook(demo_bundle))
+    resonance, phase = ns["axes"]
+    assert len(resonance.get_lines()) == 6 and len(phase.get_lines()) == 6  # 3 dampings: points and analytic lines
+    assert resonance.get_yscale() == "log" and "relative error of the amplitude: 1.00e-06" in resonance.get_title()
+    assert phase.get_ylabel() == "phase lag φ (rad)"
+    assert ns["fig"].axes[0].get_xlabel().startswith("drive phase")  # the one-job cell: the demo's own job plot
+
+
+@pytest.mark.parametrize("signal", ["acceleration", "dipole"])
+def test_the_tdse_notebook_plots_a_real_small_scan(tmp_path, signal):
+    import numpy as np
+
+    from workbench.executors.local import run
+
+    s = make_scan("tdse", intensity=[1e13, 5e13], cycles=2.0, box=60.0, absorber=30.0)
+    b = create(s, tmp_path / "t")
+    assert run(b, progress=False, workers=2).completed == 2
+    if signal == "dipole":  # a job type version that kept no acceleration: the spectrum falls back to the dipole
+        for jid in b.job_ids:
+            with np.load(b.arrays_path(jid)) as z:
+                kept = {k: z[k] for k in z.files if k != "acceleration"}
+            np.savez(b.arrays_path(jid), **kept)
+    ns = _run_plot_cells(render_notebook(b))
+    (ionisation,) = ns["ax"].get_lines()
+    assert ns["ax"].get_xscale() == "log" and ns["ax"].get_ylabel() == "ionisation probability"
+    np.testing.assert_allclose(ionisation.get_xdata(), [1e13, 5e13])
+    assert np.all(np.diff(ionisation.get_ydata()) > 0)  # more ionisation in the stronger field
+    density, spectrum = ns["fig"].axes  # the one-job cell
+    assert density.get_yscale() == "log" and len(density.get_lines()) == 1
+    assert spectrum.get_xlabel() == "harmonic order" and len(spectrum.get_lines()) == 2  # spectrum and cutoff
+    assert spectrum.get_title() == ("dipole-acceleration spectrum" if signal == "acceleration" else "dipole spectrum")
 
 
 def test_writing_refuses_to_replace_the_users_notebook(demo_bundle, capsys):

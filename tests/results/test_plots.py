@@ -83,3 +83,28 @@ def test_scan_plots_of_each_job_type():
     ax = fig.add_subplot()
     scan_plot(ax, _table("other", p1=[1, 2, 1, 2], p2=[0, 0, 1, 1], out=[1.0, 2.0, 3.0, 4.0]))
     assert len(ax.get_lines()) == 2 and ax.get_xlabel() == "p1"
+
+
+def test_scan_plots_come_from_a_registry_with_panels_and_a_generic_fallback(monkeypatch):
+    from workbench import plots
+
+    monkeypatch.setattr(plots, "_SCAN_PLOTS", {k: dict(v) for k, v in plots._SCAN_PLOTS.items()})
+    assert plots.scan_panels("demo") == ["", "phase"] and plots.scan_panels("tdse") == [""]
+    assert plots.scan_panels("unknown") == [""]
+    drawn = []
+    plots.register_scan_plot("mine", lambda ax, done: drawn.append(("main", len(done))), needs=("p1", "out"))
+    plots.register_scan_plot("mine", lambda ax, done: drawn.append(("extra", len(done))), panel="extra")
+    assert plots.scan_panels("mine") == ["", "extra"]
+    table = _table("mine", p1=[1, 2, 1, 2], p2=[0, 0, 1, 1], out=[1.0, 2.0, 3.0, 4.0])
+    table.loc[0, "status"] = "failed"
+    ax = Figure().add_subplot()
+    scan_plot(ax, table)
+    scan_plot(ax, table, panel="extra")
+    assert drawn == [("main", 3), ("extra", 3)] and not ax.get_lines()  # completed rows only, drawn by the job type
+    ax = Figure().add_subplot()
+    scan_plot(ax, table.drop(columns="out").assign(y=1.0), "mine")  # without the columns it needs: generic
+    assert len(drawn) == 2 and ax.texts[0].get_text() == "nothing to plot yet"
+    phase = Figure().add_subplot()
+    scan_plot(phase, _table("demo", drive_freq=[0.5, 1.0], damping=[0.1, 0.1], phase=[0.1, 1.5], phase_exact=[0.1, 1.5]),
+              panel="phase")  # fmt: skip
+    assert len(phase.get_lines()) == 2 and phase.get_ylabel() == "phase lag φ (rad)"

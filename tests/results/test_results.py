@@ -50,6 +50,30 @@ def test_an_output_named_like_a_parameter_or_column_gets_a_suffix(demo_bundle, f
     assert df.loc[0, "status"] == "completed"
 
 
+def test_results_list_outputs_once_and_take_the_rest_from_the_log(demo_bundle, fake, monkeypatch):
+    from workbench.eventlog import EventWriter
+
+    ids = demo_bundle.job_ids
+    log = EventWriter(demo_bundle.log_path, 1)
+    log.submitted(enumerate(ids[:6]))
+    for proc in range(3):
+        log.executing(proc)
+    log.terminated(0, 0, 1.0)
+    fake(demo_bundle, ids[:2])  # job 1's result arrived ahead of its events (a sync)
+    listed = []
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(os.fspath(path)) == "outputs":
+            listed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    df = wb.results(demo_bundle)
+    assert len(listed) == 1  # by the results cache; the job states come from the log alone
+    assert list(df["status"][:7]) == ["completed", "completed", "running", "idle", "idle", "idle", "unsubmitted"]
+
+
 def test_failed_jobs_carry_the_end_of_their_traceback(tmp_path):
     from wbtest_jobs import counting  # tests/ is on the path
 

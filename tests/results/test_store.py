@@ -232,6 +232,30 @@ def test_a_cache_of_another_schema_is_rebuilt(demo_bundle, fake):
         assert st.refresh().read and st.files_read == 5
 
 
+@pytest.mark.parametrize("old", ["key named bundle_format", "another result format"])
+def test_a_cache_of_another_result_format_is_rebuilt_not_misread(demo_bundle, fake, old):
+    fake(demo_bundle, demo_bundle.job_ids[:5])
+    wb.results(demo_bundle)
+    path = demo_bundle.path / _names.RESULTS_CACHE
+    con = sqlite3.connect(path)
+    assert dict(con.execute("SELECT key, value FROM meta"))["result_format"] == str(_names.RESULT_FORMAT)
+    if old == "key named bundle_format":  # as caches were written before the key was renamed
+        con.execute("UPDATE meta SET key = 'bundle_format' WHERE key = 'result_format'")
+    else:
+        con.execute("UPDATE meta SET value = ? WHERE key = 'result_format'", (str(_names.RESULT_FORMAT + 1),))
+    con.execute("UPDATE results SET ok = 0, error = 'a row of the old cache'")  # what must not be shown
+    con.commit()
+    con.close()
+    with ResultStore(demo_bundle) as st:
+        assert st.refresh().read and st.files_read == 5
+    df = wb.results(demo_bundle)
+    assert (df["status"] == "completed").sum() == 5 and not df["error"].str.contains("old cache").any()
+    con = sqlite3.connect(path)
+    meta = dict(con.execute("SELECT key, value FROM meta"))
+    con.close()
+    assert meta["result_format"] == str(_names.RESULT_FORMAT) and "bundle_format" not in meta
+
+
 def test_an_unwritable_cache_location_falls_back_to_memory(demo_bundle, fake):
     fake(demo_bundle, demo_bundle.job_ids[:3])
     with ResultStore(demo_bundle, path=demo_bundle.path / "no such folder" / "c.sqlite") as st:
