@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import wbtest_jobs
 
 from workbench.errors import ParameterError, ScanError
 from workbench.scan import MAX_POINTS, Scan, point_id, scan
-from workbench.sources import Expr, Linspace, Values
+from workbench.sources import Expr, Linspace, Source, Value, Values
 
 JT = wbtest_jobs.counting
 
@@ -97,6 +98,18 @@ def test_round_trip_through_dict():
     assert again == s and list(again.points()) == list(s.points())
     changed = s.replace(damping=[0.3])
     assert len(changed) == 41 and s.values("damping") == (0.05, 0.1)
+    assert changed.sources["damping"] == Values((0.3,))
+
+
+def test_scan_normalises_what_it_is_given():
+    # scan(), replace() and from_dict() hand plain values and any iterables of groups to Scan as they are.
+    s = scan("demo", drive_freq=[0.5, 1.0], damping=np.array([0.1, 0.2]), zip=iter([["drive_freq", "damping"]]))
+    assert s.zip == (("drive_freq", "damping"),) and s.sources["damping"] == Values((0.1, 0.2))
+    assert all(isinstance(src, Source) for src in s.sources.values())
+    again = Scan.from_dict(json.loads(json.dumps(s.to_dict())))  # groups come back as lists
+    assert again.zip == s.zip and again == s
+    other = s.replace(zip=[], force=2.0)
+    assert other.zip == () and other.sources["force"] == Value(2.0) and len(other) == 4
 
 
 # Golden ids: a change here changes every bundle's job ids. Never update them lightly.

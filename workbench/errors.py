@@ -12,6 +12,7 @@ __all__ = [
     "ParameterError",
     "ExpressionError",
     "ScanError",
+    "ZipError",
     "JobTypeError",
     "BundleError",
     "BundleExistsError",
@@ -43,6 +44,17 @@ class ExpressionError(WorkbenchError, ValueError):
 
 class ScanError(WorkbenchError, ValueError):
     """A scan definition is inconsistent (zip lengths, unknown parameters, too many points)."""
+
+
+class ZipError(ScanError):
+    """A zip group is inconsistent (fewer than two members, a member in two groups, unequal lengths).
+
+    ``group`` names the parameters of the zip group at fault.
+    """
+
+    def __init__(self, message: str, *, group: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.group = tuple(group)
 
 
 class JobTypeError(WorkbenchError, LookupError):

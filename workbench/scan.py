@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ScanError
+from .errors import ScanError, ZipError
 from .jobtype import Cost, JobType, Problem
 from .registry import get_job_type
 from .sources import NumericValues, Source, Value, as_source, source_from_dict
@@ -212,20 +212,25 @@ class Scan:
         seen: dict[str, int] = {}
         for gi, group in enumerate(self.zip):
             if len(group) < 2:
-                raise ScanError(f"Zip group {group!r} has fewer than two parameters; a zip pairs two or more axes.")
+                raise ZipError(
+                    f"Zip group {group!r} has fewer than two parameters; a zip pairs two or more axes.", group=group
+                )
             for name in group:
                 self.job_type.param(name)
                 if name in seen:
-                    raise ScanError(f"{name} is in more than one zip group; put each parameter in at most one.")
+                    raise ZipError(
+                        f"{name} is in more than one zip group; put each parameter in at most one.", group=group
+                    )
                 seen[name] = gi
             first = group[0]
             for name in group[1:]:
                 a, b = len(self._values[first]), len(self._values[name])
                 if a != b:
-                    raise ScanError(
+                    raise ZipError(
                         f"Zipped axes {first} and {name} have different lengths ({first}: {a} values, "
                         f"{name}: {b} values); zipped axes must have equal lengths. Give both the same "
-                        "number of values, or remove them from the zip group to cross them."
+                        "number of values, or remove them from the zip group to cross them.",
+                        group=group,
                     )
 
     @cached_property
@@ -422,12 +427,12 @@ class Scan:
         """Rebuild a scan from :meth:`to_dict` output (``job_type`` overrides the registry lookup)."""
         jt = job_type or get_job_type(d["job_type"])
         sources = {n: source_from_dict(s) for n, s in d.get("sources", {}).items()}
-        return cls(jt, sources, tuple(tuple(g) for g in d.get("zip", ())))
+        return cls(jt, sources, d.get("zip", ()))
 
     def replace(self, zip: Iterable[Sequence[str]] | None = None, **sources: Any) -> Scan:
         """A copy with some sources (and optionally the zip groups) changed."""
-        new = {**self.sources, **{k: as_source(v) for k, v in sources.items()}}
-        return Scan(self.job_type, new, tuple(tuple(g) for g in (self.zip if zip is None else zip)))
+        # Scan() turns the values into sources and the groups into tuples.
+        return Scan(self.job_type, {**self.sources, **sources}, self.zip if zip is None else zip)  # type: ignore[arg-type]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scan):
@@ -460,5 +465,5 @@ def scan(job_type: str | JobType, *, zip: Iterable[Sequence[str]] = (), **values
     >>> len(s)
     123
     """
-    jt = get_job_type(job_type)
-    return Scan(jt, {k: as_source(v) for k, v in values.items()}, tuple(tuple(g) for g in zip))
+    # Scan() turns the values into sources and the groups into tuples.
+    return Scan(get_job_type(job_type), values, zip)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ import workbench as wb
 from workbench.eventlog import EventWriter, format_execute, format_submit
 from workbench.monitor.actions import FunctionActions, LocalActions
 from workbench.monitor.model import MARKS
-from workbench.monitor.panels import MARK_COLORS, RuntimePanel, ScanPanel, Throttle, UserPanel
+from workbench.monitor.panels import MARK_COLORS, RuntimePanel, ScanPanel, UserPanel
 from workbench.monitor.widget import Monitor, active_monitors, monitor
 from workbench.state import ScanState
+from workbench.ui.canvas import Throttle
 
 
 def watch(m: Monitor, run: Any, timeout: float = 60.0) -> list[float]:
@@ -132,6 +134,36 @@ def test_release_held_calls_the_executor(make_bundle: Any) -> None:
     assert released == [[ids[1]]] and m.message == "Released 1 job."
 
 
+def test_the_log_of_the_selected_job_is_read_again_only_when_that_job_changed(
+    make_bundle: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = make_bundle(x=[0.0, 1.0, 2.0])
+    ids = b.job_ids
+    log = EventWriter(b.log_path, 7)
+    log.write("".join(format_submit(7, i, j) for i, j in enumerate(ids)))
+    held = "012 (007.{:03d}.000) 2024-03-01 12:00:0{} Job was held.\n\t{}\n\tCode 13 Subcode 0\n...\n"
+    log.write(held.format(1, 1, "disk quota exceeded"))
+    m = Monitor(b, panels=False)
+    m.refresh()
+    reads: list[str] = []
+    job_log = m.model.job_log
+    monkeypatch.setattr(m.model, "job_log", lambda job_id, **kw: reads.append(job_id) or job_log(job_id, **kw))
+    m.problem_select.value = ids[1]
+    assert reads == [ids[1]] and "disk quota exceeded" in m.log_html.value
+    log.write(held.format(2, 2, "memory exceeded"))  # another job: the problem list changes
+    m.refresh()
+    assert len(m.problem_select.options) == 2 and m.problem_select.value == ids[1]
+    m.pause()
+    m.interval.value = 10.0
+    m.refresh()  # nothing new
+    assert reads == [ids[1]], "the log was read again though its job did not change"
+    log.write(held.format(1, 3, "still no disk"))  # the selected job changed
+    m.refresh()
+    assert reads == [ids[1], ids[1]] and "still no disk" in m.log_html.value
+    m.problem_select.value = ids[2]
+    assert reads == [ids[1], ids[1], ids[2]] and "memory exceeded" in m.log_html.value
+
+
 def test_failing_actions_and_missing_ones_are_reported(make_bundle: Any) -> None:
     b = make_bundle(x=[0.0])
 
@@ -167,6 +199,25 @@ def test_pause_interval_sync_and_close(make_bundle: Any) -> None:
     assert m.closed and active_monitors() == {} and m.widget.comm is None and m.panels[0].canvas.comm is None
     with pytest.raises(RuntimeError, match="closed"):
         m.start()
+
+
+def _open_widgets() -> dict[str, Any]:
+    import ipywidgets as w
+
+    with warnings.catch_warnings():  # Widget.widgets is deprecated, but is the registry
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return dict(w.Widget.widgets)
+
+
+def test_closing_closes_every_widget_the_monitor_made(make_bundle: Any) -> None:
+    b = make_bundle(x=[0.0, 1.0], y=[0, 1], z=[0, 1])  # 3-D: sliders, some hidden
+    before = set(_open_widgets())
+    m = Monitor(b)
+    m.add_panel(lambda df, ax: ax.plot(df["x"], df["x"]), title="user")
+    made = {k: v for k, v in _open_widgets().items() if k not in before}
+    assert all(p.canvas.toolbar in made.values() for p in m.panels)
+    m.close()
+    assert [v for v in made.values() if v.comm is not None] == []
 
 
 def test_one_monitor_per_bundle(make_bundle: Any) -> None:

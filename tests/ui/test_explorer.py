@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,28 @@ def test_reload_picks_up_new_results(square: Any) -> None:
     ex.reload()
     assert (ex.model.df["status"] == "completed").sum() == 21
     mesh = ex._artists[0]["mesh"]
-    assert not np.ma.is_masked(mesh.get_array()) or mesh.get_array().count() == 21
+    expected = grid(results(square), "amplitude", ("damping", "drive_freq")).values
+    assert mesh.get_array().shape == expected.shape == (3, 7) and mesh.get_array().count() == 21
+    np.testing.assert_allclose(np.ma.filled(mesh.get_array(), np.nan), expected)
+    assert "21 points" in ex.message.value
+
+
+def test_reload_keeps_its_results_store_open(square: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    results_module = importlib.import_module("workbench.results")  # wb.results is the function
+    ex = explore(square)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("reload opened the bundle's results from scratch")
+
+    monkeypatch.setattr(results_module, "results", refuse)
+    ex.reload()
+    store = ex._store
+    _fake(square, square.job_ids[-1:])
+    ex.reload()
+    assert ex._store is store and (ex.model.df["status"] == "completed").sum() == 20
+    ex.close()
 
 
 def test_a_selection_can_be_explored_again(cube: Any) -> None:
@@ -206,6 +228,72 @@ def test_a_selection_can_be_explored_again(cube: Any) -> None:
     assert len(ex.selection) == 15
     ex.show_job(ex.selection["job_id"].iloc[0])
     assert ex.job_figure.axes
+
+
+def test_a_zip_partner_is_pinned_with_the_tolerance_of_the_selection(tmp_path: Path) -> None:
+    # linspace(0, 1, 11) makes 0.30000000000000004, which the user knows as 0.3
+    s = make_scan("demo", drive_freq=Linspace(0.5, 1.5, 11), force=Linspace(0.0, 1.0, 11), damping=[0.05, 0.1], zip=[("drive_freq", "force")])
+    b = create(s, tmp_path / "zipped")
+    _fake(b, b.job_ids)
+    m = ExplorerModel(results(b), x="damping", y="amplitude", kind="lines")
+    assert m.hidden_dims == [("drive_freq", "force")]
+    m.pin("force", 0.3)
+    assert m.pins["drive_freq"] == pytest.approx(0.8)
+    shown = m.visible()
+    assert len(shown) == 2 and np.allclose(shown["force"], 0.3)
+
+
+def test_pins_and_filters_select_as_sel_does(cube: Any) -> None:
+    df = results(cube)
+    m = ExplorerModel(df)  # lines over drive_freq, coloured by force; damping pinned
+    assert [d[0] for d in m.hidden_dims] == ["damping"]
+    m.pin("damping", 0.1)
+    m.status = {"completed"}
+    m.filter("amplitude", 1.0, None)
+    from pandas.testing import assert_frame_equal
+
+    assert_frame_equal(m.visible(), sel(df, damping=0.1, status={"completed"}, amplitude=(1.0, None)))
+    m.filter("damping", 0.15, None)  # a range on the pinned column too: both apply
+    assert len(m.visible()) == 0
+
+
+def test_one_update_selects_the_visible_jobs_once(square: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    ex = explore(square, kind="points", x="drive_freq", y="amplitude", color="damping")
+    ex.show_job(ex.selection["job_id"].iloc[0])  # a marked job: the mark checks it is visible
+    calls = []
+    visible = ExplorerModel.visible
+
+    def counted(self: ExplorerModel) -> Any:
+        calls.append(1)
+        return visible(self)
+
+    monkeypatch.setattr(ExplorerModel, "visible", counted)
+    ex.kind.value = "lines"
+    assert len(calls) == 1
+    assert ex._artists[0]["mark"].get_xdata(), "the clicked job is still marked"
+
+
+def _open_widgets() -> dict[str, Any]:
+    import ipywidgets as W
+
+    with warnings.catch_warnings():  # Widget.widgets is deprecated, but is the registry
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return dict(W.Widget.widgets)
+
+
+def test_closing_the_explorer_closes_every_widget_it_made(cube: Any) -> None:
+    before = set(_open_widgets())
+    ex = explore(cube)
+    ex.add_filter("amplitude", 1.0, None)
+    ex.add_filter("phase")
+    ex._filter_rows[1][2].click()  # a removed filter row is closed at once
+    made = {k: v for k, v in _open_widgets().items() if k not in before}
+    assert ex.sliders["drive_freq"] in made.values() and ex.sliders["drive_freq"] not in ex.slider_box.children
+    assert ex.canvas.toolbar in made.values() and ex.job_canvas.toolbar in made.values()
+    open_now = [v for v in made.values() if v.comm is not None]
+    ex.close()
+    assert [v for v in open_now if v.comm is not None] == []
+    assert [k for k in made if k in _open_widgets()] == []
 
 
 def test_bad_choices_say_which_columns_exist(square: Any) -> None:

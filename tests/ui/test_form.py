@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import ipywidgets as w
 import pytest
 
 import workbench as wb
 from workbench.bundle import open_bundle
+from workbench.bundle import Bundle
 from workbench.errors import ScanError
 from workbench.jobtype import JobType
 from workbench.params import Param
@@ -20,6 +25,7 @@ from workbench.scan import scan as make_scan
 from workbench.settings import RunSettings
 from workbench.sources import Arange, Expr, Geomspace, Linspace, Logspace, NumericValues, Value, Values
 from workbench.ui import fields as fields_module
+from workbench.ui import form as form_module
 from workbench.ui.form import Form
 
 
@@ -191,6 +197,30 @@ def test_zip_groups_pair_axes(form: Form) -> None:
     assert form.buttons["create"].disabled
 
 
+def test_a_zip_error_is_reported_at_the_zip_even_when_the_crossed_axes_would_be_too_many(form: Form) -> None:
+    """Whether an error is the zip's comes from the model (ZipError), not from a second, unzipped scan."""
+    set_linspace(form, "drive_freq", "0.5", "1.5", "100000")
+    set_linspace(form, "damping", "0.01", "0.2", "100001")
+    set_linspace(form, "force", "1", "2", "10000")  # crossed, these three would be 10^14 points
+    form.fields["drive_freq"].zip.value = "A"
+    form.fields["damping"].zip.value = "A"
+    assert "different lengths" in form.errors["zip"] and "scan" not in form.errors
+    assert "different lengths" in form.fields["drive_freq"].message.value
+    assert "different lengths" in form.fields["damping"].message.value
+    assert "different lengths" not in form.fields["force"].message.value  # not in the group
+    assert "different lengths" in form.summary.value and form.scan is None
+
+
+def test_a_scan_too_big_with_a_valid_zip_is_reported_at_the_scan(form: Form) -> None:
+    set_linspace(form, "drive_freq", "0.5", "1.5", "100000")
+    set_linspace(form, "damping", "0.01", "0.2", "100000")
+    set_linspace(form, "force", "1", "2", "10000")
+    form.fields["drive_freq"].zip.value = "A"
+    form.fields["damping"].zip.value = "A"  # 10^5 pairs x 10^4 forces: 10^9 points
+    assert "at most 100,000,000 are allowed" in form.errors["scan"] and "zip" not in form.errors
+    assert "allowed" not in form.fields["drive_freq"].message.value and form.scan is None
+
+
 def test_job_type_warnings_are_shown_in_the_summary_and_at_their_fields(form: Form) -> None:
     form.fields["damping"].inputs["value"].value = "0.01"
     assert form.errors == {} and form.scan is not None  # a warning does not block
@@ -279,6 +309,43 @@ def test_create_and_run_runs_on_this_machine(form: Form) -> None:
     report = form.create_and_run(wait=True)
     assert report.completed == 2 and not report.failed  # type: ignore[union-attr]
     assert form.bundle is not None and len(form.bundle.finished_ids()) == 2
+
+
+def test_the_status_line_follows_a_background_run_to_its_finished_count(
+    form: Form, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(form_module, "RUN_STATUS_SECONDS", 0.05)
+    listed_in: set[int] = set()  # threads that listed finished jobs once the run started
+    started = threading.Event()
+    finished_ids = Bundle.finished_ids
+
+    def spy(self: Bundle) -> set[str]:
+        if started.is_set():
+            listed_in.add(threading.get_ident())
+        return finished_ids(self)
+
+    monkeypatch.setattr(Bundle, "finished_ids", spy)
+    form.fields["drive_freq"].mode.value = "list"
+    form.fields["drive_freq"].inputs["list"].value = "0.9, 1.0, 1.1"
+    form.fields["periods"].inputs["value"].value = "20"
+
+    async def main() -> list[str]:
+        seen: list[str] = []
+        form.create_and_run()
+        started.set()
+        deadline = time.monotonic() + 60
+        while "Ran " not in form.status.value:
+            assert time.monotonic() < deadline, form.status.value
+            seen.append(form.status.value)
+            await asyncio.sleep(0.01)
+        return seen
+
+    seen = asyncio.run(main())
+    status = form.status.value
+    assert "3 of 3 job(s) finished" in status and "3 of 3 job(s) completed, 0 failed" in status, status
+    assert any(v.startswith("Running ") and "of 3 job(s) finished" in v for v in seen), seen
+    assert listed_in and threading.get_ident() not in listed_in  # the listing ran off the kernel's loop
+    assert form._poller is not None and not form._poller.running
 
 
 def test_create_and_run_is_disabled_for_targets_the_form_cannot_run(form: Form) -> None:
@@ -443,6 +510,30 @@ def test_an_unloadable_job_type_is_reported_and_the_form_stays(form: Form, monke
     form.job_type_picker.value = "broken"
     assert "Cannot import module" in form._header_message.value
     assert form.job_type_picker.value == "demo" and form.job_type.name == "demo"
+
+
+def _open_widgets() -> dict[str, object]:
+    with warnings.catch_warnings():  # Widget.widgets is deprecated, but is the registry
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return dict(w.Widget.widgets)
+
+
+def test_closing_the_form_closes_every_widget_it_made(tmp_path: Path) -> None:
+    """Inputs of modes not shown, layouts, styles and the plot's toolbar too; also on a change of job type."""
+    before = set(_open_widgets())
+    f = wb.form("demo", folder=tmp_path, plot=True)
+    made = {k: v for k, v in _open_widgets().items() if k not in before}
+    hidden = f.fields["drive_freq"].inputs["linspace.start"]
+    assert hidden in made.values() and f.plot is not None and f.plot.canvas.toolbar in made.values()
+    # Switching job types closes the old fields: back at demo, as many widgets are open as at first.
+    f.job_type_picker.value = "tdse"
+    f.job_type_picker.value = "demo"
+    assert hidden.comm is None
+    now = {k: v for k, v in _open_widgets().items() if k not in before}
+    assert len(now) == len(made)
+    f.close()
+    left = [v for v in {**made, **now}.values() if v.comm is not None]  # type: ignore[attr-defined]
+    assert left == []
 
 
 def test_the_plot_shows_1d_and_2d_scans_only(tmp_path: Path) -> None:

@@ -24,13 +24,14 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._format import format_duration
 from .._jsonfile import iso_epoch
 
 if TYPE_CHECKING:
@@ -210,20 +211,6 @@ def format_rate(rate: float) -> str:
     return f"{rate * 3600:.3g} jobs/h"
 
 
-def format_duration(seconds: float | None) -> str:
-    """``"42 s"``, ``"3 min 05 s"``, ``"2 h 07 min"``, ``"3 d 4 h"``."""
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    s = int(round(max(0.0, seconds)))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    if s < 86400:
-        return f"{s // 3600} h {s // 60 % 60:02d} min"
-    return f"{s // 86400} d {s // 3600 % 24} h"
-
-
 def throughput(times: Sequence[float], start: float | None, now: float, window: int = _RATE_WINDOW) -> float | None:
     """Recent jobs per second from sorted finish times.
 
@@ -383,6 +370,7 @@ class MonitorModel:
         self.max_results = max_results
         self.job_ids: list[str] = list(bundle.job_ids)
         self.total = len(self.job_ids)
+        # Bundle.index_of knows the same; the model keeps its own so that it needs only a bundle's job_ids.
         self._index: dict[str, int] = {j: i for i, j in enumerate(self.job_ids)}
         self._points: pd.DataFrame | None = None
         self._grid: Grid | None | bool = False  # False: not computed yet
@@ -424,9 +412,6 @@ class MonitorModel:
             self.state_names.append(state)
             self._counts = np.append(self._counts, 0)
         return code
-
-    def index_of(self, job_id: str) -> int:
-        return self._index[job_id]
 
     @property
     def points(self) -> pd.DataFrame:
@@ -710,8 +695,3 @@ class MonitorModel:
             cut = f" (last {max_bytes:,} of {size:,} bytes)" if size > max_bytes else ""
             out += ["", f"{title} ({path}){cut}:", text.rstrip()]
         return "\n".join(out)
-
-
-def snapshots(records: Iterable[Any]) -> list[JobSnapshot]:
-    """Snapshots of job records (helper for tests and hooks)."""
-    return [JobSnapshot.of(r) for r in records]

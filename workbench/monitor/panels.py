@@ -6,7 +6,7 @@ they are not registered with pyplot's figure manager and cannot be shown a
 second time by ``plt.show()`` or the inline backend (what ``plt.ioff()``
 guards against for pyplot figures).  An update changes artists' data
 (``set_data`` / ``set_array`` / ``set_offsets``) and asks the browser for a
-redraw with ``canvas.draw_idle()``; a :class:`Throttle` keeps those at ~10
+redraw with ``canvas.draw_idle()``; a :class:`~workbench.ui.canvas.Throttle` keeps those at ~10
 per second at most.
 
 Panels:
@@ -20,7 +20,6 @@ Panels:
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -28,14 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..ui.canvas import make_figure, new_lock
+from .._format import format_number as _fmt
+from ..ui.canvas import close_tree, make_figure, new_lock
 from .model import MARKS, RUNTIME_EDGES, GridDim, MonitorModel, take_slice
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = ["Panel", "ScanPanel", "RuntimePanel", "UserPanel", "Throttle", "close_tree", "MARK_COLORS"]
+    #: What :meth:`Monitor.add_panel <workbench.monitor.widget.Monitor.add_panel>` takes: ``fn(df, ax)``.
+    UserPanelFunction = Callable[[pd.DataFrame, Axes], Any]
+
+__all__ = ["Panel", "ScanPanel", "RuntimePanel", "UserPanel", "MARK_COLORS"]
 
 #: Colours of the marks drawn over points (keys of :data:`~workbench.monitor.model.MARKS`).
 MARK_COLORS = {
@@ -46,73 +49,6 @@ MARK_COLORS = {
     "bad output": "#8c564b",
 }
 _PENDING = "#c8c8c8"
-
-UserPanelFunction = Callable[["pd.DataFrame", "Axes"], Any]
-
-
-# ---------------------------------------------------------------------------
-# Figures and throttling
-# ---------------------------------------------------------------------------
-class Throttle:
-    """Call ``fn`` at most once per ``min_interval`` seconds; requests in between coalesce into one later call.
-
-    The later call is scheduled on the running event loop; without one it
-    waits for :meth:`flush` (or the next :meth:`request` after the interval).
-    """
-
-    def __init__(
-        self,
-        fn: Callable[[], Any],
-        min_interval: float | Callable[[], float] = 0.1,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.fn = fn
-        self._min_interval = min_interval
-        self.clock = clock
-        self.last = -math.inf
-        self.pending = False
-        self.calls = 0
-        self._handle: asyncio.TimerHandle | None = None
-
-    @property
-    def min_interval(self) -> float:
-        """Seconds between calls at least (a callable is asked each time)."""
-        m = self._min_interval
-        return float(m() if callable(m) else m)
-
-    def request(self) -> None:
-        wait = self.last + self.min_interval - self.clock()
-        if wait <= 0 and self._handle is None:
-            self._fire()
-            return
-        self.pending = True
-        if self._handle is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return
-            self._handle = loop.call_later(max(wait, 0.0), self._fire)
-
-    def flush(self) -> None:
-        """Call now if a call is pending."""
-        if self.pending:
-            self._fire()
-
-    def cancel(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        self.pending = False
-
-    def _fire(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        self.pending = False
-        self.last = self.clock()
-        self.calls += 1
-        self.fn()
 
 
 # ---------------------------------------------------------------------------
@@ -169,6 +105,9 @@ class Panel:
     def update(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def refresh_options(self) -> None:
+        """Offer what appeared since (e.g. new outputs); nothing to offer by default."""
+
     def redraw(self) -> None:
         """Bring the artists up to date and ask for a redraw (if anything changed)."""
         if not self.dirty:
@@ -181,27 +120,7 @@ class Panel:
 
     def close(self) -> None:
         """Close the panel's widgets (controls, canvas, toolbar)."""
-        toolbar = getattr(self.canvas.manager, "toolbar", None)
-        close_tree([*self.controls, getattr(self, "legend", None), self.canvas, toolbar, self._widget])
-
-
-def close_tree(widgets: Any) -> None:
-    """Close widgets and every widget they contain (``close()`` of a box leaves its children open)."""
-    todo = list(widgets)
-    seen: set[int] = set()
-    while todo:
-        wdg = todo.pop()
-        if wdg is None or id(wdg) in seen or not hasattr(wdg, "close"):
-            continue
-        seen.add(id(wdg))
-        todo.extend(getattr(wdg, "children", ()))
-        wdg.close()
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+        close_tree([*self.controls, getattr(self, "legend", None), self.canvas, self._widget])
 
 
 def _index_formatter(dim: GridDim) -> Any:
@@ -281,16 +200,13 @@ class ScanPanel(Panel):
 
     # -- controls ----------------------------------------------------------
     def _output_options(self) -> list[str]:
+        from ..ui.explorer import declared_outputs
+
         names = self.model.output_names
-        declared = self._declared_outputs()
+        info = self.model.bundle.info
+        declared = declared_outputs(info.get("job_type"), info.get("job_type_ref"))
         ordered = [n for n in declared if n in names] + [n for n in names if n not in declared]
         return [*ordered, "runtime"]
-
-    def _declared_outputs(self) -> tuple[str, ...]:
-        try:
-            return tuple(self.model.bundle.scan.job_type.outputs)
-        except Exception:  # noqa: BLE001 - the job type may not be importable here
-            return ()
 
     def refresh_options(self) -> None:
         """Offer outputs that appeared since; pick the first real output once there is one."""

@@ -10,7 +10,6 @@ is handed to a worker thread by the step itself (``loop.run_in_executor``).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,7 +63,6 @@ class Poller:
         self._paused = False
         self._force = False
         self.steps = 0
-        self.last_step: float | None = None  # monotonic time the last step ended
 
     @staticmethod
     def _check(interval: float) -> float:
@@ -137,7 +135,6 @@ class Poller:
                         if self.on_error is not None:
                             self.on_error(e)
                     self.steps += 1
-                    self.last_step = time.monotonic()
                     if self._again is not None and self._again() and not self._paused:
                         await asyncio.sleep(0)
                         continue

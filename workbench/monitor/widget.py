@@ -141,6 +141,7 @@ class Monitor:
         self._confirm_remove = 0.0
         self._suppress_display = False
         self._updating_problems = False
+        self._log_job: str | None = None  # the job whose log log_html shows
         self._pending_actions = 0  # actions running in the worker thread
         self.message = ""
         self.panels: list[Panel] = []
@@ -152,7 +153,8 @@ class Monitor:
     def _build(self, panels: bool, output: str | None) -> None:
         import ipywidgets as w
 
-        from .panels import RuntimePanel, ScanPanel, Throttle
+        from ..ui.canvas import Throttle
+        from .panels import RuntimePanel, ScanPanel
 
         b = self.bundle
         self.title = w.HTML(
@@ -277,7 +279,7 @@ class Monitor:
 
     def refresh(self) -> Change:
         """Read what is new and update the panel, now, in this thread."""
-        change = self.model.apply(self.model.collect())
+        change = self.model.refresh()
         self._render(change)
         return change
 
@@ -356,7 +358,7 @@ class Monitor:
         self._throttle.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        from .panels import close_tree
+        from ..ui.canvas import close_tree
 
         for p in self.panels:
             p.close()
@@ -522,19 +524,19 @@ class Monitor:
                 self._reset_remove_button()
             if change is None or change.problems:
                 self._render_problems()
+            self._render_log(change)
             if sync_error:
                 self._say(f"Sync failed: {sync_error}", error=True)
             run = self.run
             err = getattr(run, "error", None)
             if err is not None and not self.message.startswith("The run failed"):
                 self._say(f"The run failed: {type(err).__name__}: {err}", error=True)
-        if change is not None and (not change.empty or change.new_outputs):
+        if change is not None and not change.empty:
             for panel in self.panels:
                 panel.dirty = True
             if change.new_outputs:
                 for panel in self.panels:
-                    if hasattr(panel, "refresh_options"):
-                        panel.refresh_options()
+                    panel.refresh_options()
             self._throttle.request()
 
     def _counts_html(self, p: Progress) -> str:
@@ -571,21 +573,23 @@ class Monitor:
                 self._updating_problems = False
         self.problem_select.layout.display = "" if n else "none"
         self.problem_select.rows = min(max(n, 2), 8)
-        if self.problem_select.value is None:
-            self.log_html.value = ""
-        else:
-            self._show_log(self.problem_select.value)
+
+    def _render_log(self, change: Change | None) -> None:
+        """Show the selected job's log: read again only when another job is selected or that job changed."""
+        job_id = self.problem_select.value
+        if job_id is None:
+            self._show_log(None)
+        elif job_id != self._log_job or (change is not None and self.bundle.index_of(job_id) in change.indices):
+            self._show_log(job_id)
 
     def _on_select(self, change: Any) -> None:
-        if self._updating_problems:
-            return
-        if change["new"] is None:
-            self.log_html.value = ""
-        else:
+        if not self._updating_problems:
             self._show_log(change["new"])
 
-    def _show_log(self, job_id: str) -> None:
-        self.log_html.value = f"<pre>{html.escape(self.model.job_log(job_id))}</pre>"
+    def _show_log(self, job_id: str | None) -> None:
+        # job_log reads up to 2 x 64 KB of the job's files, on the kernel's loop: only when asked.
+        self._log_job = job_id
+        self.log_html.value = "" if job_id is None else f"<pre>{html.escape(self.model.job_log(job_id))}</pre>"
 
     def _redraw(self) -> None:
         if self._closed:

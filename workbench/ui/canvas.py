@@ -15,18 +15,26 @@ the figure holds meanwhile::
     with lock:
         line.set_data(x, y)
     canvas.draw_idle()
+
+Redraw requests go through a :class:`Throttle` (~10 per second at most), and
+widgets are closed with :func:`close_tree`, which also closes what
+``Widget.close()`` leaves open (children, layouts, styles, a canvas's toolbar).
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import threading
+import time
 import warnings
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["make_figure", "new_lock"]
+__all__ = ["make_figure", "new_lock", "close_tree", "Throttle"]
 
 
 def new_lock() -> Any:
@@ -77,3 +85,90 @@ def make_figure(
 
     canvas.draw = locked_render
     return fig, canvas
+
+
+def close_tree(widgets: Iterable[Any]) -> None:
+    """Close widgets and every widget they hold.
+
+    ``Widget.close()`` closes one widget: a box's children, each widget's
+    ``layout`` and ``style`` (widgets of their own) and an ipympl canvas's
+    ``toolbar`` stay open, kept alive by the kernel.  ``None`` entries are skipped.
+    """
+    import ipywidgets as w
+
+    todo = list(widgets)
+    seen: set[int] = set()
+    while todo:
+        wdg = todo.pop()
+        if not isinstance(wdg, w.Widget) or id(wdg) in seen:
+            continue
+        seen.add(id(wdg))
+        todo.extend(getattr(wdg, "children", ()))
+        todo.extend(getattr(wdg, name, None) for name in ("layout", "style", "toolbar"))
+        wdg.close()
+
+
+class Throttle:
+    """Call ``fn`` at most once per ``min_interval`` seconds; requests in between coalesce into one later call.
+
+    The later call is scheduled on the running event loop.  Without one it
+    waits for :meth:`flush` (or the next :meth:`request` after the interval),
+    unless ``call_without_loop``: then a request calls at once.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[], Any],
+        min_interval: float | Callable[[], float] = 0.1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        call_without_loop: bool = False,
+    ):
+        self.fn = fn
+        self._min_interval = min_interval
+        self.clock = clock
+        self.call_without_loop = call_without_loop
+        self.last = -math.inf
+        self.pending = False
+        self._handle: asyncio.TimerHandle | None = None
+
+    @property
+    def min_interval(self) -> float:
+        """Seconds between calls at least (a callable is asked each time)."""
+        m = self._min_interval
+        return float(m() if callable(m) else m)
+
+    def request(self) -> None:
+        wait = self.last + self.min_interval - self.clock()
+        if wait <= 0 and self._handle is None:
+            self._fire()
+            return
+        self.pending = True
+        if self._handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # nobody could make the later call
+                if self.call_without_loop:
+                    self._fire()
+                return
+            self._handle = loop.call_later(max(wait, 0.0), self._fire)
+
+    def flush(self) -> None:
+        """Call now if a call is pending."""
+        if self.pending:
+            self._fire()
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.pending = False
+
+    def _fire(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.pending = False
+        self.last = self.clock()
+        self.fn()
+

@@ -31,13 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._format import format_number as _fmt
 from ..errors import ParameterError
-from .canvas import make_figure, new_lock
+from .canvas import close_tree, make_figure, new_lock
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..bundle import Bundle
+    from ..state import ScanState
+    from ..store import ResultStore
 
 __all__ = ["ExplorerModel", "Explorer", "explore", "Trace", "Panel"]
 
@@ -67,12 +70,6 @@ class Panel:
     label: str | None
     traces: list[Trace] = field(default_factory=list)
     grid: Any = None  # a workbench.select.Grid for heatmaps
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, (float, np.floating)):
-        return f"{v:.4g}"
-    return str(v)
 
 
 class ExplorerModel:
@@ -129,7 +126,7 @@ class ExplorerModel:
         self.columns: list[str] = [*dim_names, *outputs, *(c for c in ("runtime", "status", "host", "index") if c in rest), *params]
         self.numeric = [c for c in self.columns if df[c].dtype.kind in "biuf" or str(df[c].dtype) in ("boolean", "Int64")]
         # The outputs the job type names first (its headline results), then the rest.
-        first = [c for c in _declared_outputs(self.job_type) if c in outputs]
+        first = [c for c in declared_outputs(self.job_type) if c in outputs]
         self.outputs = list(dict.fromkeys(c for c in [*first, *outputs] if c in self.numeric))
         for d in self.dims:
             if d[0] not in self.pins or not self._on_axis(d[0], self.pins[d[0]]):
@@ -151,10 +148,14 @@ class ExplorerModel:
         """The distinct values of ``column``, sorted."""
         return sorted(self.df[column].dropna().unique().tolist())
 
-    def _on_axis(self, name: str, value: Any) -> bool:
-        from ..select import _mask
+    def _at(self, name: str, value: Any) -> pd.DataFrame:
+        """The rows where ``name`` is ``value`` (floats within the selection helpers' tolerance)."""
+        from ..select import sel
 
-        return bool(_mask(self.df[name], value, 1e-9).any())
+        return sel(self.df, {name: value})
+
+    def _on_axis(self, name: str, value: Any) -> bool:
+        return len(self._at(name, value)) > 0
 
     def dim_of(self, column: str | None) -> tuple[str, ...] | None:
         for d in self.dims:
@@ -186,11 +187,11 @@ class ExplorerModel:
         d = self.dim_of(name)
         if d is None:
             raise ParameterError(f"{name!r} is not a scanned dimension; the scanned ones are {self.dims}.", parameter=name)
-        if not self._on_axis(name, value):
+        at = self._at(name, value)
+        if not len(at):
             raise ParameterError(f"{name} never takes the value {value!r}; it takes {self.values(name)}.", parameter=name)
         if name != d[0]:  # a zip partner: pin the group by its first member
-            row = self.df[self.df[name] == value].iloc[0]
-            name, value = d[0], row[d[0]]
+            name, value = d[0], at[d[0]].iloc[0]
         self.pins[name] = value
 
     def filter(self, column: str, low: float | None = None, high: float | None = None) -> None:
@@ -232,35 +233,39 @@ class ExplorerModel:
         return self.outputs[0] if self.outputs else None
 
     # -- what is selected -------------------------------------------------------
+    def conditions(self) -> list[dict[str, Any]]:
+        """What :meth:`visible` selects, as :func:`workbench.select.sel` conditions, every one applying.
+
+        The filters (job states, value ranges) first, then the pins of hidden
+        dimensions: separate, as a column may have both a range and a pin.
+        """
+        filters: dict[str, Any] = dict(self.ranges)
+        if self.status is not None:
+            filters["status"] = set(self.status)
+        return [filters, {d[0]: self.pins[d[0]] for d in self.hidden_dims}]
+
     def visible(self) -> pd.DataFrame:
         """The jobs passing the filters and the pins of hidden dimensions."""
-        from ..select import _mask
+        from ..select import sel
 
-        df = self.df
-        m = np.ones(len(df), dtype=bool)
-        if self.status is not None:
-            m &= df["status"].isin(sorted(self.status)).to_numpy(dtype=bool)
-        for col, rng in self.ranges.items():
-            m &= _mask(df[col], rng, 1e-9)
-        for d in self.hidden_dims:
-            m &= _mask(df[d[0]], self.pins[d[0]], 1e-9)
-        out = df[m]
-        out.attrs = dict(df.attrs)
+        out = self.df
+        for where in self.conditions():
+            out = sel(out, where)
         return out
 
-    def color_mode(self, df: pd.DataFrame | None = None) -> str | None:
-        """``None``, ``"discrete"`` (a series per value) or ``"continuous"`` (a colour map)."""
+    def color_mode(self, visible: pd.DataFrame | None = None) -> str | None:
+        """``None``, ``"discrete"`` (a series per value) or ``"continuous"`` (a colour map) for the ``visible`` jobs."""
         if self.color is None or self.kind == "heatmap":
             return None
-        df = self.visible() if df is None else df
+        df = self.visible() if visible is None else visible
         col = df[self.color]
         if col.dtype.kind in "biuf" and col.nunique() > DISCRETE_MAX:
             return "continuous"
         return "discrete"
 
-    def panels(self) -> list[Panel]:
-        """What to draw: one panel per facet value, each with its traces or its heatmap grid."""
-        vis = self.visible()
+    def panels(self, visible: pd.DataFrame | None = None) -> list[Panel]:
+        """What to draw from the ``visible`` jobs (default: :meth:`visible`): a panel per facet value, with traces or a heatmap grid."""
+        vis = self.visible() if visible is None else visible
         if self.facet is not None:
             keys = sorted(vis[self.facet].dropna().unique().tolist())[:FACET_MAX]
             parts = [(f"{self.facet} = {_fmt(k)}", vis[vis[self.facet] == k]) for k in keys]
@@ -300,16 +305,26 @@ class ExplorerModel:
         return self.x in self.numeric and self.y in self.numeric
 
 
-def _declared_outputs(job_type: str | None) -> tuple[str, ...]:
-    """The scalar outputs a job type declares (``JobType.outputs``), if it can be found here."""
-    if not job_type:
-        return ()
-    try:
-        from ..registry import get_job_type
+def declared_outputs(job_type: str | None, ref: str | None = None) -> tuple[str, ...]:
+    """The scalar outputs a job type declares (``JobType.outputs``), if it can be found here (else none).
 
-        return tuple(get_job_type(job_type).outputs)
-    except Exception:  # noqa: BLE001 - a job type not installed here: results still explore
-        return ()
+    ``job_type`` is looked up in the registry, else ``ref`` (a bundle's
+    ``job_type_ref``, ``module:attribute``) is imported.  Figures use these
+    outputs first: they are the job type's headline results.
+    """
+    from ..jobtype import JobType, resolve_ref
+    from ..registry import get_job_type
+
+    for find, key in ((get_job_type, job_type), (resolve_ref, ref)):
+        if not key:
+            continue
+        try:
+            jt = find(key)
+        except Exception:  # noqa: BLE001 - a job type not installed here: results still show
+            continue
+        if isinstance(jt, JobType):
+            return tuple(jt.outputs)
+    return ()
 
 
 def _floats(s: pd.Series) -> np.ndarray:
@@ -356,6 +371,9 @@ class Explorer:
 
         self.bundle = bundle
         self.model = ExplorerModel(df, **choices)
+        # Kept open between reloads: only what is new is read again (see reload).
+        self._store: ResultStore | None = None
+        self._state: ScanState | None = None
         self.job_id: str | None = None
         self.picked_ids: list[str] = []
         self._ids: dict[Any, np.ndarray] = {}
@@ -411,12 +429,13 @@ class Explorer:
             self.sliders[d[0]] = s
         self.slider_box = W.VBox([])
 
-        states = [s for s in m.df["status"].cat.categories if (m.df["status"] == s).any()] if "status" in m.df else []
+        states = self._states()
         self.status_filter = W.SelectMultiple(options=states, value=states, description="jobs", rows=min(4, max(1, len(states))))
         self.add_filter_button = W.Button(description="+ filter", layout=W.Layout(width="80px"))
         self.add_filter_button.on_click(lambda _: self.add_filter())
         self.filter_box = W.VBox([])
-        self._filter_rows: list[tuple[Any, Any, Any]] = []
+        self._filter_rows: list[tuple[Any, Any, Any]] = []  # (column, range, remove button)
+        self._filter_boxes: list[Any] = []  # the row of each, as shown in filter_box
         self.reload_button = W.Button(description="reload", icon="refresh", layout=W.Layout(width="90px"))
         self.reload_button.on_click(lambda _: self.reload())
         self.message = W.HTML()
@@ -454,9 +473,11 @@ class Explorer:
         display(self.widget)
 
     def close(self) -> None:
-        """Close the explorer's widgets (and free its figures)."""
-        for w in (self.widget, self.canvas, self.job_canvas, *self.sliders.values()):
-            w.close()
+        """Close the explorer's widgets (and free its figures), the sliders not shown included."""
+        close_tree([self.widget, self.canvas, self.job_canvas, *self.sliders.values()])
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     # -- what the user sees in Python -----------------------------------------------
     @property
@@ -525,6 +546,7 @@ class Explorer:
         drop = W.Button(description="×", layout=W.Layout(width="32px"))
         row = (col, rng, drop)
         self._filter_rows.append(row)
+        self._filter_boxes.append(W.HBox([col, rng, drop]))
 
         def limits(name: str) -> None:
             vals = m.df[name].to_numpy(dtype=float, na_value=np.nan)
@@ -553,8 +575,11 @@ class Explorer:
             apply()
 
         def remove(_: Any) -> None:
-            self._filter_rows.remove(row)
-            self.filter_box.children = tuple(W.HBox(list(r)) for r in self._filter_rows)
+            k = self._filter_rows.index(row)
+            del self._filter_rows[k]
+            box = self._filter_boxes.pop(k)
+            self.filter_box.children = tuple(self._filter_boxes)
+            close_tree([box])
             apply()
 
         self._updating = True
@@ -567,18 +592,36 @@ class Explorer:
         col.observe(on_column, "value")
         rng.observe(apply, "value")
         drop.on_click(remove)
-        self.filter_box.children = tuple(W.HBox(list(r)) for r in self._filter_rows)
+        self.filter_box.children = tuple(self._filter_boxes)
         apply()
 
+    def _states(self) -> list[str]:
+        """The job states some job is in, in the order of the status categories."""
+        df = self.model.df
+        if "status" not in df:
+            return []
+        present = set(df["status"].dropna())
+        return [s for s in df["status"].cat.categories if s in present]
+
     def reload(self) -> None:
-        """Read the results again (only new result files are read) and redraw."""
+        """Read the results again (only new result files and events are read) and redraw."""
         if not self.model.bundle:
             return
-        from ..results import results
+        from ..bundle import open_bundle
+        from ..results import assemble
+        from ..state import ScanState
+        from ..store import ResultStore
 
         m = self.model
-        m.set_frame(results(m.bundle))
-        states = [s for s in m.df["status"].cat.categories if (m.df["status"] == s).any()]
+        if self._store is None:
+            b = self.bundle or open_bundle(m.bundle)
+            self._store, self._state = ResultStore(b), ScanState(b)
+        b = self._state.bundle  # type: ignore[union-attr]
+        self._store.refresh()
+        if b.log_path.exists():
+            self._state.update(outputs=False)  # type: ignore[union-attr]  # the store has listed outputs/
+        m.set_frame(assemble(b, self._store.table(), state=self._state, legacy=self._store.legacy))
+        states = self._states()
         self._updating = True
         try:
             # New outputs may have appeared (the first results of a scan).
@@ -603,7 +646,9 @@ class Explorer:
 
     def _update(self) -> None:
         m = self.model
-        panels = m.panels()
+        vis = m.visible()  # once per update: panels, colour mode, message and mark all use it
+        mode = m.color_mode(vis)
+        panels = m.panels(vis)
         shown = sum(len(t.x) for p in panels for t in p.traces)
         shown += sum(int(np.isfinite(np.asarray(p.grid.values, dtype=float)).sum()) for p in panels if p.grid is not None)
         layout = (
@@ -612,7 +657,7 @@ class Explorer:
             m.y,
             m.color,
             m.facet,
-            m.color_mode(),
+            mode,
             m.logx,
             m.logy,
             m.logc,
@@ -622,16 +667,17 @@ class Explorer:
             tuple(p.grid.shape if p.grid is not None else None for p in panels),
         )
         if layout != self._layout:
-            self._build(panels)
+            self._build(panels, mode)
             self._layout = layout
         else:
             self._fill(panels)
-        what = m.problem or f"{shown:,} points from {len(m.visible()):,} selected of {len(m.df):,} jobs" + (
+        self._mark(vis)
+        what = m.problem or f"{shown:,} points from {len(vis):,} selected of {len(m.df):,} jobs" + (
             "; pinned: " + ", ".join(f"{n} = {_fmt(m.pins[n])}" for n in (d[0] for d in m.hidden_dims)) if m.hidden_dims else ""
         )
         self.message.value = html.escape(what)
 
-    def _build(self, panels: list[Panel]) -> None:
+    def _build(self, panels: list[Panel], mode: str | None) -> None:
         m = self.model
         fig = self.figure
         fig.clear()
@@ -645,7 +691,6 @@ class Explorer:
             elif p.grid is not None:
                 arts["mesh"] = self._mesh(ax, p.grid)
             else:
-                mode = m.color_mode()
                 for k, t in enumerate(p.traces):
                     if t.c is not None:
                         from matplotlib.colors import LogNorm, Normalize
@@ -672,7 +717,6 @@ class Explorer:
                 ax.set_title(p.label, fontsize=9)
             (arts["mark"],) = ax.plot([], [], "s", ms=11, mfc="none", mec="k", mew=1.5, zorder=5)
             self._artists.append(arts)
-        self._mark()
 
     def _mesh(self, ax: Any, g: Any) -> Any:
         from matplotlib.colors import LogNorm, Normalize
@@ -680,8 +724,7 @@ class Explorer:
         m = self.model
         ys, xs = g.coords[g.dims[0]], g.coords[g.dims[1]]
         vals = np.ma.masked_invalid(np.asarray(g.values, dtype=float))
-        positive = vals.compressed()[vals.compressed() > 0]
-        norm = LogNorm(*(positive.min(), positive.max()) if positive.size else (1e-300, 1.0)) if m.logc else Normalize()
+        norm = LogNorm(*_clim(vals, True)) if m.logc else Normalize()
         mesh = ax.pcolormesh(_edges(xs, m.logx), _edges(ys, m.logy), vals, cmap="viridis", norm=norm, shading="flat")
         self.figure.colorbar(mesh, ax=ax, label=m.heat_value)
         ax.set_xlabel(m.x)
@@ -698,11 +741,7 @@ class Explorer:
                 vals = np.ma.masked_invalid(np.asarray(p.grid.values, dtype=float))
                 arts["mesh"].set_array(vals)
                 if vals.count():
-                    lo, hi = float(vals.min()), float(vals.max())
-                    if m.logc:
-                        pos = vals.compressed()[vals.compressed() > 0]
-                        lo, hi = (float(pos.min()), float(pos.max())) if pos.size else (1e-300, 1.0)
-                    arts["mesh"].set_clim(lo, hi)
+                    arts["mesh"].set_clim(*_clim(vals, m.logc))
                 arts["mesh"].wb_grid = p.grid
                 continue
             for art, t in zip(arts["traces"], p.traces):
@@ -716,16 +755,17 @@ class Explorer:
                 self._ids[art] = t.ids
             ax.relim()
             ax.autoscale_view()
-        self._mark()
 
-    def _mark(self) -> None:
-        """Outline the job whose output the job panel shows."""
+    def _mark(self, visible: pd.DataFrame | None = None) -> None:
+        """Outline the job whose output the job panel shows (if it is among the ``visible`` jobs)."""
         m = self.model
         for arts in self._artists:
             xy: tuple[list[Any], list[Any]] = ([], [])
             if self.job_id is not None and m.problem is None:
                 row = m.df[m.df["job_id"] == self.job_id]
-                if len(row) and row["job_id"].iloc[0] in set(m.visible()["job_id"]):
+                if visible is None:
+                    visible = m.visible()
+                if len(row) and (visible["job_id"] == self.job_id).any():
                     r = row.iloc[0]
                     if arts["mesh"] is None or arts["mesh"].wb_grid is None:
                         hit = any(self.job_id in set(self._ids.get(a, ())) for a in arts["traces"])
@@ -800,6 +840,14 @@ class Explorer:
         self.job_html.value = _job_table(out, m.df)
         self._mark()
         return out
+
+
+def _clim(vals: np.ma.MaskedArray, log: bool) -> tuple[float, float]:
+    """Colour limits of a heatmap's values: their range, on a log scale that of the positive ones."""
+    if log:
+        pos = vals.compressed()[vals.compressed() > 0]
+        return (float(pos.min()), float(pos.max())) if pos.size else (1e-300, 1.0)
+    return float(vals.min()), float(vals.max())
 
 
 def _edges_index(c: np.ndarray, value: float, log: bool) -> np.ndarray:

@@ -6,7 +6,7 @@ and asks the model whether it is valid: the source is checked by building a
 (kind, bounds, choices, finite numbers, counts, scannable or not, repeated
 values) is the model's, and the message shown is the model's message.
 
-Text is turned into values only through :func:`workbench.cli.source_from_text`
+Text is turned into values only through :func:`workbench.sources.source_from_text`
 and :func:`workbench.expr.evaluate`, which check an expression against an
 allow-list before computing anything: nothing typed is ever passed to ``eval``.
 
@@ -31,12 +31,12 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
-from ..cli import source_from_text
 from ..errors import ExpressionError, ParameterError, WorkbenchError
 from ..jobtype import JobType, Problem
 from ..params import Param
 from ..scan import Scan
-from ..sources import Arange, Expr, Geomspace, Linspace, Logspace, Source, Value, Values
+from ..sources import Arange, Expr, Geomspace, Linspace, Logspace, Source, Value, Values, source_from_text
+from .canvas import close_tree
 
 __all__ = ["ParamField", "MODES", "ZIP_GROUPS", "SLOW_SECONDS", "format_value", "describe_values"]
 
@@ -135,10 +135,8 @@ def describe_values(src: Source, values: Sequence[Any]) -> str:
 
 def _text_of(param: Param, v: Any) -> str:
     """What to type to get ``v`` back through :func:`source_from_text`."""
-    if isinstance(v, str):
-        if param.kind in ("str", "choice") and not v.startswith(("'", '"', "[", "(")) and v == v.strip() and v:
-            return v
-        return repr(v)
+    if isinstance(v, str) and param.kind in ("str", "choice") and not v.startswith(("'", '"', "[", "(")) and v == v.strip() and v:
+        return v
     return repr(v)
 
 
@@ -202,13 +200,12 @@ class ParamField:
 
         # One input widget per key; the mode decides which are shown.
         self.inputs: dict[str, w.Widget] = {}
-        text_layout = w.Layout(width="16em")
         if kind == "bool":
             self.inputs["value"] = w.Checkbox(value=bool(p.default), indent=False, layout=w.Layout(width="auto"))
         elif kind == "choice":
             self.inputs["value"] = w.Dropdown(options=[(str(c), c) for c in p.choices], value=p.default, layout=w.Layout(width="16em"))
         else:
-            self.inputs["value"] = w.Text(value=_text_of(p, p.default), layout=text_layout, continuous_update=True)
+            self.inputs["value"] = w.Text(value=_text_of(p, p.default), layout=w.Layout(width="16em"), continuous_update=True)
         if "list" in self.modes:
             if kind == "choice":
                 self.inputs["list"] = w.SelectMultiple(
@@ -314,6 +311,10 @@ class ParamField:
     def set_zip_group(self, group: str) -> None:
         """Put this parameter in zip group ``group`` (a letter of :data:`ZIP_GROUPS`, or ``""`` for none)."""
         self.zip.value = group
+
+    def close(self) -> None:
+        """Close the field's widgets, the inputs of the modes not shown included."""
+        close_tree([self.widget, *self.inputs.values()])
 
     def set_problems(self, problems: Sequence[Problem], extra_error: str | None = None) -> None:
         """Show findings of the job type's checks (and scan-level errors) that concern this field."""

@@ -27,7 +27,6 @@ text inputs update on every keystroke unless a field's check is slow (see
 
 from __future__ import annotations
 
-import asyncio
 import html
 import os
 import re
@@ -39,12 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..errors import JobTypeError, ParameterError, ScanError, WorkbenchError
+from .._format import format_duration
+from ..errors import JobTypeError, ParameterError, ScanError, WorkbenchError, ZipError
 from ..jobtype import JobType, Problem
 from ..registry import get_job_type, job_types
 from ..scan import Scan, ScanCost
 from ..settings import TARGETS, RunSettings, user_defaults
 from ..sources import Source, as_source
+from .canvas import close_tree
 from .fields import ZIP_GROUPS, ParamField
 from .preview import PointsPlot, points_table_html
 
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from ..bundle import Bundle, BundlePlan
     from ..executors.base import RunReport
     from ..executors.local import LocalRun
+    from ..monitor.poller import Poller
 
 __all__ = ["Form", "form", "TARGET_LABELS"]
 
@@ -64,6 +66,8 @@ TARGET_LABELS: dict[str, str] = {
 }
 #: Targets the form can run itself (the others are created here and submitted elsewhere).
 RUNNABLE_TARGETS: tuple[str, ...] = ("local",)
+#: Seconds between updates of the status line while a run the form started lasts.
+RUN_STATUS_SECONDS = 1.0
 
 _STYLE = """<style>
 .wb-form { font-size: var(--jp-ui-font-size1, 13px); max-width: 1100px; }
@@ -87,14 +91,6 @@ _STYLE = """<style>
 .wb-form .wb-summary .widget-html-content { font-size: 1.02em; }
 .wb-form .wb-status pre { max-height: 24em; overflow: auto; font-size: 0.85em; background: var(--jp-layout-color2, #f5f5f5); padding: 6px; }
 </style>"""
-
-
-def _fmt_seconds(s: float) -> str:
-    if s < 60:
-        return f"{s:.2g} s"
-    if s < 3600:
-        return f"{s / 60:.2g} min"
-    return f"{s / 3600:.3g} h"
 
 
 def _span(cls: str, text: str) -> str:
@@ -179,11 +175,11 @@ class Form:
         self._errors: dict[str, str] = {}
         self._settings: RunSettings | None = None
         self._built_key: Any = None
-        self._built: tuple[Scan | None, str | None] = (None, None)
+        self._built: tuple[Scan | None, WorkbenchError | None] = (None, None)
         self._cost_key: Any = None
         self._cost_value: ScanCost | None = None
         self._name_auto = name is None
-        self._poller: asyncio.Task[None] | None = None
+        self._poller: Poller | None = None
 
         names = job_types()  # reads every package's entry points: once
         job_type, scan, bundle = self._resolve(what, names)
@@ -220,7 +216,9 @@ class Form:
         self.plot = PointsPlot() if plot else None
         preview_children: list[w.Widget] = [self.table]
         if self.plot is not None:
-            self.plot.widget.layout = w.Layout(width="360px", height="260px", flex="0 0 auto")
+            # Set on the canvas's own Layout: a replaced one would stay open (nothing would close it).
+            self.plot.widget.layout.width, self.plot.widget.layout.height = "360px", "260px"
+            self.plot.widget.layout.flex = "0 0 auto"
             self.plot.widget.add_class("wb-plot")
             preview_children.append(self.plot.widget)
         self._preview_box = w.HBox(preview_children, layout=w.Layout(align_items="flex-start", width="100%"))
@@ -282,7 +280,7 @@ class Form:
         }
         for key, b in self.buttons.items():
             b.add_class(f"wb-button-{key.replace('_', '-')}")
-            b.layout = w.Layout(width="auto", min_width="9em", flex="0 0 auto")
+            b.layout.width, b.layout.min_width, b.layout.flex = "auto", "9em", "0 0 auto"
         self.buttons["dry_run"].on_click(lambda _: self._click(self.dry_run))
         self.buttons["create"].on_click(lambda _: self._click(self.create))
         self.buttons["create_and_run"].on_click(lambda _: self._click(self.create_and_run))
@@ -477,16 +475,12 @@ class Form:
     def close(self) -> None:
         """Close every widget of the form (and stop following a run)."""
         if self._poller is not None:
-            self._poller.cancel()
+            self._poller.stop()
         if self.plot is not None:
             self.plot.close()
-        self._close_tree(self.widget)
-
-    @staticmethod
-    def _close_tree(widget: w.Widget) -> None:
-        for child in getattr(widget, "children", ()):
-            Form._close_tree(child)
-        widget.close()
+        for f in self.fields.values():
+            f.close()
+        close_tree([self.widget])
 
     # ------------------------------------------------------------------
     # Internals
@@ -528,7 +522,7 @@ class Form:
     def _set_job_type(self, job_type: JobType) -> None:
         self._job_type = job_type
         for f in self.fields.values():
-            self._close_tree(f.widget)
+            f.close()
         self.fields = {p.name: ParamField(p, job_type, self._field_changed) for p in job_type.params}
         self._fields_box.children = [f.widget for f in self.fields.values()]
         self._built_key = None
@@ -592,8 +586,8 @@ class Form:
                 groups.setdefault(f.zip_group, []).append(f.name)
         return tuple(tuple(groups[g]) for g in ZIP_GROUPS if g in groups)
 
-    def _build(self) -> tuple[Scan | None, str | None]:
-        """The scan of the current fields (cached on the sources and zip groups), or the model's message."""
+    def _build(self) -> tuple[Scan | None, WorkbenchError | None]:
+        """The scan of the current fields (cached on the sources and zip groups), or the model's error."""
         if any(f.error for f in self.fields.values()):
             return None, None
         sources: dict[str, Source] = {n: f.source for n, f in self.fields.items() if f.source is not None}
@@ -603,7 +597,7 @@ class Form:
             try:
                 self._built = (Scan(self._job_type, sources, zips), None)
             except WorkbenchError as e:
-                self._built = (None, str(e))
+                self._built = (None, e)
             self._built_key = key
         return self._built
 
@@ -662,21 +656,13 @@ class Form:
         for n, f in self.fields.items():
             if f.error:
                 errors[n] = f.error
-        scan, message = self._build()
+        scan, error = self._build()
         extra: dict[str, str] = {}
-        if message is not None:
-            zips = self._zip_groups()
-            where = "scan"
-            if zips:
-                sources = {n: f.source for n, f in self.fields.items()}
-                try:
-                    Scan(self._job_type, sources)
-                    where = "zip"
-                except WorkbenchError:
-                    pass
-            errors[where] = message
-            if where == "zip":
-                extra = {n: message for g in zips for n in g}
+        if isinstance(error, ZipError):  # shown at the zip control and at the fields of the group
+            errors["zip"] = str(error)
+            extra = {n: str(error) for n in error.group}
+        elif error is not None:
+            errors["scan"] = str(error)
         per_field: dict[str, list[Problem]] = {}
         problems = scan.problems if scan is not None else ()
         for pr in problems:
@@ -757,7 +743,7 @@ class Form:
             lines.append(
                 f'<b class="wb-jobs">{len(scan):,} job{"s" if len(scan) != 1 else ""}</b> ({html.escape(shape)}) · '
                 f"about {cost.core_hours:.3g} core-hours{' (estimated from a sample)' if cost.estimated else ''} · "
-                f"per job up to {_fmt_seconds(cost.max_seconds)}, {cost.max_memory_mb:.3g} MB memory, "
+                f"per job up to {format_duration(cost.max_seconds, digits=2)}, {cost.max_memory_mb:.3g} MB memory, "
                 f"{cost.max_disk_mb:.3g} MB disk"
             )
         for key in ("scan", "zip"):
@@ -817,28 +803,39 @@ class Form:
         self.status.value = body
 
     def _start_poller(self, bundle: Bundle) -> None:
-        """Update the status line while the background run lasts (an asyncio task on the kernel's loop)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
+        """Update the status line while the background run lasts.
+
+        A :class:`~workbench.monitor.poller.Poller` on the kernel's loop; the
+        listing of finished jobs (a directory scan) runs in a worker thread.
+        """
+        from ..monitor.poller import Poller, running_loop
+
+        loop = running_loop()
         handle = self.run_handle
+        if loop is None or handle is None:
+            return
         if self._poller is not None:
-            self._poller.cancel()
+            self._poller.stop()
 
-        async def poll() -> None:
-            while handle is not None and not handle.done:
-                await asyncio.sleep(1.0)
-                done = len(bundle.finished_ids())
-                self._show_status(f"Running {bundle.path} on this machine: {done:,} of {bundle.count:,} job(s) finished.")
-            if handle is not None:
-                try:
-                    report = handle.wait(0)
-                    self._show_status(f"{bundle.path}: {report}")
-                except Exception as e:  # noqa: BLE001 - the run's own error, shown where the user looks
-                    self._show_status(_span("wb-error", f"✖ The run of {bundle.path} failed: {e}"), raw=True)
+        async def step() -> None:
+            ended = handle.done  # before the listing: a run that ended has written all it will
+            done = len(await loop.run_in_executor(None, bundle.finished_ids))
+            count = f"{done:,} of {bundle.count:,} job(s) finished"
+            if not ended:
+                self._show_status(f"Running {bundle.path} on this machine: {count}.")
+                return
+            poller.stop()
+            try:
+                report = handle.wait(0)
+                self._show_status(f"Ran {bundle.path} on this machine: {count}. {report}")
+            except Exception as e:  # noqa: BLE001 - the run's own error, shown where the user looks
+                self._show_status(_span("wb-error", f"✖ The run of {bundle.path} failed ({count}): {e}"), raw=True)
 
-        self._poller = loop.create_task(poll())
+        def failed(e: BaseException) -> None:
+            self._show_status(_span("wb-error", f"✖ Following the run of {bundle.path} failed: {e}"), raw=True)
+
+        poller = self._poller = Poller(step, RUN_STATUS_SECONDS, on_error=failed)
+        poller.start(loop)
 
 
 def form(what: Any = None, **options: Any) -> Form:

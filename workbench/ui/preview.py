@@ -8,17 +8,15 @@ axis) before forming the grid.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..scan import Scan
-from .canvas import make_figure, new_lock
+from .canvas import Throttle, close_tree, make_figure, new_lock
 from .fields import format_value
 
 __all__ = ["points_table_html", "PointsPlot", "PLOT_SAMPLES", "REDRAW_SECONDS"]
@@ -89,10 +87,10 @@ class PointsPlot:
         )
         self.figure.subplots_adjust(left=0.22, right=0.96, bottom=0.18, top=0.9)
         self.ax = self.figure.add_subplot()
-        (self.line,) = self.ax.plot([], [], ".", ms=4)
+        self.line: Any = None  # made by the first update, with the style the scan needs
         self._layout: tuple[Any, ...] | None = None
-        self._last_draw = 0.0
-        self._pending: asyncio.TimerHandle | None = None
+        # Without an event loop (plain Python) nobody could make a later draw, and nobody is watching: draw at once.
+        self._throttle = Throttle(self.canvas.draw_idle, REDRAW_SECONDS, call_without_loop=True)
         self.widget = self.canvas
         self.shown = False
 
@@ -174,27 +172,7 @@ class PointsPlot:
 
     def request_draw(self) -> None:
         """``draw_idle`` now, or once at the end of the current redraw interval."""
-        now = time.monotonic()
-        wait = REDRAW_SECONDS - (now - self._last_draw)
-        if wait <= 0:
-            self._last_draw = now
-            self.canvas.draw_idle()
-            return
-        if self._pending is not None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (plain Python): nobody is watching, draw now
-            self._last_draw = now
-            self.canvas.draw_idle()
-            return
-
-        def later() -> None:
-            self._pending = None
-            self._last_draw = time.monotonic()
-            self.canvas.draw_idle()
-
-        self._pending = loop.call_later(wait, later)
+        self._throttle.request()
 
     @staticmethod
     def _label(scan: Scan, name: str) -> str:
@@ -217,6 +195,6 @@ class PointsPlot:
         return pos, ([labels[v] for v in shown], [format_value(v) for v in shown])
 
     def close(self) -> None:
-        if self._pending is not None:
-            self._pending.cancel()
-        self.canvas.close()
+        """Drop a pending redraw and close the canvas (and its toolbar)."""
+        self._throttle.cancel()
+        close_tree([self.canvas])
