@@ -203,7 +203,8 @@ def test_source_from_text_needs_nothing_of_the_command_line():
         ((1, 10, 100), ("ratio", 10.0)),
         ((0.1, 0.2, 0.3), ("step", 0.1)),  # rounding within 1e-9 of the step
         ((1, 2, 4, 8.0000001), None),
-        ((-1, -2, -4), None),  # ratios only for positive values
+        ((-1, -2, -4), ("ratio", 2.0)),  # values of one sign
+        ((-1, 2, -4), None),  # a ratio across zero is no spacing
         ((1, 2), None),
         ((True, False, True), None),
         (("a", "b", "c"), None),

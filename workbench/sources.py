@@ -517,7 +517,7 @@ def spacing(values: Sequence[Any]) -> tuple[Literal["step", "ratio"], float] | N
     tuple or None
         ``("step", d)`` when every difference is ``d`` to a relative 1e-9
         (``d`` the first difference, an ``int`` for integers); else
-        ``("ratio", r)`` when all values are positive and every ratio of
+        ``("ratio", r)`` when all values have one sign and every ratio of
         neighbours is ``r`` to a relative 1e-9; else ``None`` (also for fewer
         than three values or values that are not all numbers).
 
@@ -536,7 +536,7 @@ def spacing(values: Sequence[Any]) -> tuple[Literal["step", "ratio"], float] | N
     steps = a[1:] - a[:-1]
     if abs(steps.max() - steps.min()) <= 1e-9 * np.abs(steps).max():
         return ("step", _python_scalar(steps[0]))
-    if (a > 0).all():
+    if (a > 0).all() or (a < 0).all():
         ratios = a[1:] / a[:-1]
         if ratios.max() - ratios.min() <= 1e-9 * ratios.max():
             return ("ratio", float(ratios[0]))

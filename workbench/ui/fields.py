@@ -35,7 +35,19 @@ from ..errors import ExpressionError, ParameterError, WorkbenchError
 from ..jobtype import JobType, Problem
 from ..params import Param
 from ..scan import Scan
-from ..sources import Arange, Expr, Geomspace, Linspace, Logspace, Source, Value, Values, source_from_text
+from ..sources import (
+    Arange,
+    Expr,
+    Geomspace,
+    Linspace,
+    Logspace,
+    NumericValues,
+    Source,
+    Value,
+    Values,
+    source_from_text,
+    spacing,
+)
 from .canvas import close_tree
 
 __all__ = ["ParamField", "MODES", "ZIP_GROUPS", "SLOW_SECONDS", "format_value", "describe_values"]
@@ -105,20 +117,15 @@ def _spacing(src: Source, values: Sequence[Any]) -> str:
         return f"step {format_value(values[1] - values[0])}"
     if isinstance(src, (Geomspace, Logspace)) and values[0] != 0:
         return f"ratio {format_value((values[-1] / values[0]) ** (1.0 / (n - 1)))}"
-    if n > 100_000 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values[:1000]):
+    if not isinstance(values, NumericValues) and not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+    ):
         return ""
-    try:
-        a = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        return ""
-    d = np.diff(a)
-    if np.allclose(d, d[0], rtol=1e-9, atol=0):
-        return f"step {format_value(float(d[0]))}"
-    if np.all(a > 0) or np.all(a < 0):
-        r = a[1:] / a[:-1]
-        if np.allclose(r, r[0], rtol=1e-9, atol=0):
-            return f"ratio {format_value(float(r[0]))}"
-    return "uneven spacing"
+    even = spacing(values)
+    if even is None:
+        return "uneven spacing"
+    kind, by = even
+    return f"{kind} {format_value(by)}"
 
 
 def describe_values(src: Source, values: Sequence[Any]) -> str:
