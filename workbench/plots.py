@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._format import format_number
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
@@ -41,12 +43,8 @@ def register_job_plot(job_type: str, fn: JobPlot) -> JobPlot:
 def _title(fig: Figure, out: Mapping[str, Any]) -> None:
     params = out.get("params") or {}
     varying = out.get("varying") or list(params)[:3]
-    text = ", ".join(f"{k} = {_fmt(params[k])}" for k in varying if k in params)
+    text = ", ".join(f"{k} = {format_number(params[k])}" for k in varying if k in params)
     fig.suptitle(f"job {out.get('index', '')} ({out.get('job_id', '')})" + (f": {text}" if text else ""), fontsize=9)
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def job_plot(fig: Figure, out: Mapping[str, Any], job_type: str | None = None) -> None:
