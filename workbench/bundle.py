@@ -466,10 +466,15 @@ class Bundle:
         return {j: i for i, j in enumerate(self.job_ids)}
 
     def points(self) -> pd.DataFrame:
-        """The points as a DataFrame: index, job_id and every parameter."""
+        """The points as a DataFrame: index, job_id and every parameter (job ids as text)."""
         import pandas as pd
 
-        return pd.read_csv(self.path / _names.POINTS, dtype={"job_id": str})
+        path = self.path / _names.POINTS
+        try:
+            # The pyarrow parser reads 100,000 points several times faster than the default one.
+            return pd.read_csv(path, dtype={"job_id": str}, engine="pyarrow")
+        except ImportError:  # pragma: no cover - pyarrow is optional for pandas
+            return pd.read_csv(path, dtype={"job_id": str})
 
     def input(self, job_id: str) -> dict[str, Any]:
         with open(self.input_path(job_id), encoding="utf-8") as f:

@@ -63,7 +63,6 @@ __all__ = [
     "MAX_RESULT_BYTES",
     "convert_legacy",
     "parse_record",
-    "read_points",
 ]
 
 #: Version of the cache file's own layout; a cache of another version is rebuilt.
@@ -184,18 +183,6 @@ def parse_record(data: bytes, job_id: str, path: str | os.PathLike[str]) -> dict
                 scalars[k] = float(v)  # beyond 64 bits: sqlite (and pandas) hold it as a float
     rec["format"] = fmt
     return rec
-
-
-def read_points(bundle: Bundle) -> pd.DataFrame:
-    """The bundle's ``points.csv`` (index, job_id, every parameter), job ids as text."""
-    import pandas as pd
-
-    path = bundle.path / _names.POINTS
-    try:
-        # The pyarrow parser reads 100,000 points several times faster than the default one.
-        return pd.read_csv(path, dtype={"job_id": str}, engine="pyarrow")
-    except ImportError:  # pragma: no cover - pyarrow is optional for pandas
-        return pd.read_csv(path, dtype={"job_id": str})
 
 
 #: Base columns after ``ok`` and ``error`` of a row without a usable result.
@@ -783,7 +770,7 @@ class ResultStore:
     def _build_table(self) -> pd.DataFrame:
         import pandas as pd
 
-        points = read_points(self.bundle)
+        points = self.bundle.points()
         params = [c for c in points.columns if c not in ("index", "job_id")]
         out = self.frame(_TABLE_BASE)
         n = len(points)
