@@ -7,13 +7,14 @@ import os
 import socket
 import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from workbench.errors import HostKeyError, TransportError
-from workbench.transport import SSHConnection, connect, fingerprint, resolve_host
+from workbench.transport import HostSettings, SSHConnection, connect, fingerprint, resolve_host
 
 pytestmark = pytest.mark.ssh
 
@@ -124,6 +125,32 @@ def test_unreachable_host_is_retried_then_reported(sshd):
     assert time.monotonic() - start >= 0.15  # 0.05 + 0.1 of backoff
     assert info.value.errno == errno.ECONNREFUSED
     assert f"port {port}" in str(info.value) and "3 attempts" in str(info.value)
+
+
+def test_open_takes_its_own_retries_and_a_stop_event(sshd):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conn = SSHConnection(resolve_host(sshd.host, **{**sshd.connect_options(), "port": port}), retries=5, backoff=30)
+    start = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        conn.open(retries=0)  # the caller retries: one attempt, no pause
+    assert info.value.errno == errno.ECONNREFUSED and "attempts" not in str(info.value)
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    with pytest.raises(TransportError) as info:
+        conn.ensure_open(stop=stop)  # the 30 s pause ends with stop
+    assert info.value.errno == errno.ECONNREFUSED
+    assert time.monotonic() - start < 5
+
+
+def test_known_hosts_file_is_where_trusted_keys_go(tmp_path):
+    default = HostSettings("h", "h", user="u")
+    assert default.known_hosts_file == Path("~/.ssh/known_hosts").expanduser()
+    assert "UserKnownHostsFile" not in default.ssh_command()
+    own = HostSettings("h", "h", user="u", known_hosts=(tmp_path / "kh", Path("/etc/ssh/ssh_known_hosts")))
+    assert own.known_hosts_file == tmp_path / "kh"
+    assert f"UserKnownHostsFile={tmp_path / 'kh'}" in own.ssh_command()
 
 
 def test_settings_come_from_ssh_config_and_explicit_ones_win(sshd, tmp_path):

@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import json
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import TransportError
-from workbench.transport import MANIFEST, PathFilter, RemotePath, Syncer, connect, sync
+from workbench.transport import MANIFEST, PathFilter, RemotePath, SSHConnection, Syncer, connect, sync
 from workbench.transport.sync import PART_SUFFIX, _parse_find, _parse_sha256sum, _tar_complaints
 
 pytestmark = pytest.mark.ssh
@@ -62,6 +63,25 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def selected(root: Path, *dirs: str) -> dict[str, bytes]:
     return {k: v for k, v in tree(root).items() if k.split("/")[0] in dirs}
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens here once closed
+
+
+def counting(monkeypatch, owner, name: str) -> list:
+    """Replace ``owner.name`` by a wrapper that records each call's arguments."""
+    calls: list = []
+    real = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
+    return calls
 
 
 @pytest.fixture
@@ -212,6 +232,52 @@ def test_big_file_resumes_over_sftp(sftp_only_sshd, tmp_path):
     assert (local / "outputs" / "big.bin").read_bytes() == data
 
 
+def test_verified_resume_hashes_the_kept_bytes_without_rereading(sshd, remote, spec, tmp_path, monkeypatch):
+    data = os.urandom(3 * 2**20 + 5)
+    big = write(remote / "outputs" / "big.bin", data)
+    local = tmp_path / "local"
+    st = big.stat()
+    part = Path(sync_module._part_path(local / "outputs" / "big.bin", st.st_size, st.st_mtime_ns))
+    rereads = counting(monkeypatch, sync_module, "_sha256_file")
+    write(part, b"X" + data[1 : 2**20 + 9], mtime=None)  # kept bytes that went bad
+    bad = sync(spec, local, verify=True, **sshd.connect_options())
+    assert not bad.ok and any("big.bin: checksum differs" in e for e in bad.errors)
+    assert not (local / "outputs" / "big.bin").exists() and not part.exists()
+
+    write(part, data[: 2**20 + 9], mtime=None)
+    good = sync(spec, local, verify=True, **sshd.connect_options())
+    assert good.ok and good.verified and good.bytes_resumed == 2**20 + 9
+    assert (local / "outputs" / "big.bin").read_bytes() == data
+    manifest = json.loads((local / MANIFEST).read_text())["files"]
+    assert manifest["outputs/big.bin"][2] == hashlib.sha256(data).hexdigest()
+    # Hashed while written: the finished temporary file is never read again.
+    assert not [p for (p,) in rereads if str(p).endswith(PART_SUFFIX)]
+
+
+def test_leftover_parts_are_looked_for_only_after_an_unfinished_sync(sftp_only_sshd, tmp_path, monkeypatch):
+    # Listing the folder for every file made SFTP syncs of many files quadratic.
+    looks = counting(monkeypatch, sync_module, "_remove_other_parts")
+    remote = make_bundle(tmp_path / "remote", n=30)
+    write(remote / "outputs" / "big.bin", os.urandom(2 * 2**20))
+    local = tmp_path / "local"
+    spec = f"{sftp_only_sshd.host}:{remote}"
+    assert sync(spec, local, **sftp_only_sshd.connect_options()).ok
+    write(remote / "outputs" / "new.json", b"{}")
+    assert sync(spec, local, **sftp_only_sshd.connect_options()).files_new == 1
+    assert looks == []
+
+    # A sync that did not finish left a temporary file of an older version.
+    st = (remote / "outputs" / "big.bin").stat()
+    stale = Path(sync_module._part_path(local / "outputs" / "big.bin", st.st_size - 1, st.st_mtime_ns))
+    write(stale, b"old", mtime=None)
+    manifest = json.loads((local / MANIFEST).read_text())
+    (local / MANIFEST).write_text(json.dumps({**manifest, "complete": False}))
+    (local / "outputs" / "big.bin").unlink()
+    report = sync(spec, local, **sftp_only_sshd.connect_options())
+    assert report.ok and report.files_new == 1 and looks
+    assert not stale.exists() and tree(local) == selected(remote, "outputs", "logs")
+
+
 def test_verify_catches_a_corrupted_local_copy(sshd, remote, spec, tmp_path):
     local = tmp_path / "local"
     sync(spec, local, **sshd.connect_options())
@@ -274,6 +340,33 @@ def test_sftp_only_host_that_closes_the_session_at_once(sftp_only_sshd, tmp_path
     assert report.ok
     assert any("SFTP only" in w for w in report.warnings)
     assert tree(local) == selected(remote, "outputs", "logs")
+
+
+def test_sftp_only_host_is_learnt_once_per_connection(sftp_only_sshd, tmp_path, monkeypatch):
+    opened = counting(monkeypatch, SSHConnection, "open_command")
+    remote = make_bundle(tmp_path / "remote", n=3)
+    spec = f"{sftp_only_sshd.host}:{remote}"
+    local = tmp_path / "local"
+    syncer = Syncer(spec, local, **sftp_only_sshd.connect_options())
+    try:
+        first = syncer.sync_now()
+        write(remote / "outputs" / "late.json", b"{}")
+        second = syncer.sync_now()  # the same connection: straight to SFTP
+    finally:
+        syncer.stop()
+    assert len(opened) == 1
+    assert first.ok and second.ok and second.files_new == 1
+    assert all(any("SFTP only" in w for w in r.warnings) for r in (first, second))
+    assert tree(local) == selected(remote, "outputs", "logs")
+
+    conn = connect(sftp_only_sshd.host, **sftp_only_sshd.connect_options())
+    try:
+        sync(spec, local, connection=conn)
+        conn.close()  # a new connection (maybe another server) is asked again
+        sync(spec, local, connection=conn)
+    finally:
+        conn.close()
+    assert len(opened) == 3
 
 
 # -- interruptions ----------------------------------------------------------
@@ -396,6 +489,103 @@ def test_sync_reconnects_by_itself_after_a_drop(sshd, tmp_path, monkeypatch):
     assert tree(local) == files
 
 
+def test_unreachable_host_is_not_reported_as_a_drop(sshd, tmp_path):
+    options = {**sshd.connect_options(), "port": closed_port()}
+    with pytest.raises(TransportError) as info:
+        sync(f"{sshd.host}:{tmp_path}", tmp_path / "local", retries=1, backoff=0.01, **options)
+    assert info.value.errno == errno.ECONNREFUSED
+    assert "dropped during" not in str(info.value)
+
+
+def test_reconnect_attempts_do_not_multiply(sshd, remote, spec, tmp_path, monkeypatch):
+    # Only the sync's loop backs off; each of its reconnects tries once.
+    connects = counting(monkeypatch, SSHConnection, "_connect_once")
+    killed = threading.Event()
+
+    def kill(p):
+        if not killed.is_set():
+            killed.set()
+            sshd.stop()  # and it stays down
+
+    try:
+        with pytest.raises(TransportError, match="dropped during") as info:
+            sync(spec, tmp_path / "local", retries=2, backoff=0.01, progress=kill, **sshd.connect_options())
+    finally:
+        sshd.start()
+    assert killed.is_set() and info.value.errno == errno.ECONNRESET
+    assert "3 attempts" in str(info.value)
+    assert len(connects) == 3  # the first connection, then one per retry
+
+
+def test_file_tar_says_changed_while_read_is_taken_back(sshd, remote, spec, tmp_path, monkeypatch):
+    write(remote / "logs" / "job.out", b"running\n", mtime=None)  # recent: held until tar ends
+    victims = {"outputs/000.json", "logs/job.out"}  # placed at once / held back
+    real = sync_module._tar_complaints
+    monkeypatch.setattr(sync_module, "_tar_complaints",
+                        lambda err, wanted: {v: "file changed as we read it" for v in victims if v in wanted})  # fmt: skip
+    local = tmp_path / "local"
+    report = sync(spec, local, **sshd.connect_options())
+    assert not report.ok and report.files_failed == 2
+    for v in victims:
+        assert any(e.startswith(f"{v}: changed while it was read") for e in report.errors), report.errors
+    expected = selected(remote, "outputs", "logs")
+    assert tree(local) == {k: v for k, v in expected.items() if k not in victims}  # no temporary file either
+    assert not victims & {p.relative_to(local).as_posix() for p in report.new_files}
+    manifest = json.loads((local / MANIFEST).read_text())
+    assert not manifest["complete"] and not victims & set(manifest["files"])
+
+    monkeypatch.setattr(sync_module, "_tar_complaints", real)
+    again = sync(spec, local, **sshd.connect_options())
+    assert again.ok and again.files_new == 2 and tree(local) == expected
+
+
+@pytest.mark.parametrize("mode", ["sync_now", "thread"])
+def test_syncer_stopped_from_the_progress_hook_ends_the_round_promptly(sshd, tmp_path, monkeypatch, mode):
+    monkeypatch.setattr(sync_module, "_PROGRESS_EVERY", 0.0)
+    remote = tmp_path / "remote"
+    files = make_heavy_bundle(remote)
+    local = tmp_path / "local"
+    stopped = threading.Event()
+    took = []
+
+    def progress(p):
+        if not stopped.is_set() and p.phase == "transferring" and p.bytes_done > p.bytes_total // 3:
+            start = time.monotonic()
+            syncer.stop()
+            took.append(time.monotonic() - start)
+            stopped.set()
+
+    reports = []
+    syncer = Syncer(f"{sshd.host}:{remote}", local, interval=0.1, progress=progress, on_sync=reports.append,
+                    **sshd.connect_options())  # fmt: skip
+    if mode == "sync_now":
+        report = syncer.sync_now()
+        assert report.cancelled and not report.ok
+        assert report.files_new < len(files)
+    else:
+        syncer.start()
+        thread = syncer._thread
+        assert thread is not None and stopped.wait(20)
+        thread.join(5)
+        assert not thread.is_alive() and not syncer.running
+        assert reports == [] and syncer.rounds == 0  # a cancelled round is not reported as done
+    assert took and took[0] < 1.0
+    # Whole files only under final names, and not all of them: the round ended early.
+    placed = {rel: data for rel, data in tree(local).items() if not rel.endswith(PART_SUFFIX)}
+    assert placed and len(placed) < len(files) and placed.items() <= files.items()
+    assert sync(f"{sshd.host}:{remote}", local, **sshd.connect_options()).ok
+    assert tree(local) == files
+
+
+def test_syncer_stop_interrupts_the_connection_backoff(sshd, tmp_path):
+    options = {**sshd.connect_options(), "port": closed_port()}
+    syncer = Syncer(f"{sshd.host}:{tmp_path}", tmp_path / "local", retries=5, backoff=30, **options).start()
+    time.sleep(0.3)  # the first connect is refused: the syncer waits 30 s before the next
+    start = time.monotonic()
+    syncer.stop()
+    assert time.monotonic() - start < 5 and not syncer.running
+
+
 # -- background schedule -----------------------------------------------------
 
 
@@ -426,9 +616,6 @@ def test_syncer_thread_calls_hooks_and_stops(sshd, remote, spec, tmp_path):
     assert not syncer.running
     assert syncer.rounds >= 2 and syncer.last_error is None
     assert syncer.last_report is not None and syncer.last_report.files_new == 1
-    calls = len(reports)
-    time.sleep(0.3)
-    assert len(reports) == calls  # nothing after stop
     assert (local / "outputs" / "late.json").read_bytes() == b"{}"
 
 
@@ -466,11 +653,16 @@ def test_syncer_reports_errors_and_keeps_going(sshd, tmp_path):
 
     def on_error(e):
         errors.append(e)
-        got.set()
+        if len(errors) >= 3:
+            got.set()
 
     syncer = Syncer(f"{sshd.host}:{tmp_path}/missing", tmp_path / "local", interval=0.1, on_error=on_error,
                     **sshd.connect_options())  # fmt: skip
     with syncer:
-        assert got.wait(20)
-    assert isinstance(errors[0], TransportError) and errors[0].errno == errno.ENOENT
+        assert got.wait(20)  # the schedule went on after the first error
     assert not syncer.running
+    assert all(isinstance(e, TransportError) and e.errno == errno.ENOENT for e in errors)
+    rounds, calls = syncer.rounds, len(errors)
+    assert rounds >= 3
+    time.sleep(1.0)  # ten intervals
+    assert (syncer.rounds, len(errors)) == (rounds, calls)  # nothing after stop

@@ -190,6 +190,11 @@ class HostSettings:
         return self.host_key_alias or _known_hosts_name(self.hostname, self.port)
 
     @property
+    def known_hosts_file(self) -> Path:
+        """The known_hosts file a trusted key goes to: the first one, else ``~/.ssh/known_hosts``."""
+        return self.known_hosts[0] if self.known_hosts else DEFAULT_KNOWN_HOSTS.expanduser()
+
+    @property
     def destination(self) -> str:
         """``user@host:port``, for messages."""
         return f"{self.user}@{self.hostname}:{self.port}"
@@ -201,8 +206,8 @@ class HostSettings:
             parts += ["-p", str(self.port)]
         for key in self.key_filenames:
             parts += ["-i", str(key)]
-        if self.known_hosts and self.known_hosts[0] != DEFAULT_KNOWN_HOSTS.expanduser():
-            parts += ["-o", f"UserKnownHostsFile={self.known_hosts[0]}"]
+        if self.known_hosts_file != DEFAULT_KNOWN_HOSTS.expanduser():
+            parts += ["-o", f"UserKnownHostsFile={self.known_hosts_file}"]
         parts.append(f"{self.user}@{self.hostname}")
         return shlex.join(parts)
 
@@ -361,10 +366,14 @@ class UploadReport:
 
 @dataclass
 class _Capabilities:
-    """What the remote shell offers, probed once per connection."""
+    """What the remote offers, learnt once per connection (None: not known yet).
 
-    exec_ok: bool = False
-    tar: bool = False
+    ``exec_ok`` False means SFTP only (``ForceCommand internal-sftp``); the
+    sync records it too, so later rounds on the connection skip the shell.
+    """
+
+    exec_ok: bool | None = None
+    tar: bool | None = None
 
 
 _PROBE = "echo workbench-probe; command -v tar >/dev/null 2>&1 && echo tar; true"
@@ -405,7 +414,8 @@ class SSHConnection:
         self.keepalive = keepalive
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
-        self._caps: _Capabilities | None = None
+        # Reset by close(): a reconnect may land on another server behind the name.
+        self._caps = _Capabilities()
         self._lock = threading.RLock()
 
     # -- lifetime -----------------------------------------------------------------
@@ -437,8 +447,17 @@ class SSHConnection:
         assert transport is not None
         return transport
 
-    def open(self) -> SSHConnection:
+    def open(self, *, retries: int | None = None, stop: threading.Event | None = None) -> SSHConnection:
         """Connect, retrying transient failures with exponential backoff.
+
+        Parameters
+        ----------
+        retries
+            Retries for this call instead of the connection's ``retries``
+            (0 when the caller runs its own retry loop).
+        stop
+            An event that, once set, ends the backoff pauses: the last
+            failure is raised at once.
 
         Returns
         -------
@@ -456,20 +475,20 @@ class SSHConnection:
             if self.connected:
                 return self
             self.close()
-            self._client = self._retrying(self._connect_once, "connect to")
+            self._client = self._retrying(self._connect_once, "connect to", retries=retries, stop=stop)
             return self
 
-    def ensure_open(self) -> None:
-        """Reconnect if the connection dropped."""
+    def ensure_open(self, *, retries: int | None = None, stop: threading.Event | None = None) -> None:
+        """Reconnect if the connection dropped (``retries`` and ``stop`` as for :meth:`open`)."""
         if not self.connected:
-            self.open()
+            self.open(retries=retries, stop=stop)
 
     def close(self) -> None:
         """Close the connection (safe to call twice)."""
         with self._lock:
             sftp, self._sftp = self._sftp, None
             client, self._client = self._client, None
-            self._caps = None
+            self._caps = _Capabilities()
             for thing in (sftp, client):
                 if thing is not None:
                     try:
@@ -477,28 +496,53 @@ class SSHConnection:
                     except Exception:  # noqa: BLE001 - closing a dead link may fail any way
                         pass
 
-    def _retrying(self, fn: Callable[[], Any], what: str) -> Any:
-        """Call ``fn``, retrying transient failures with exponential backoff."""
+    def _retrying(
+        self,
+        fn: Callable[[], Any],
+        what: str,
+        *,
+        retries: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> Any:
+        """Call ``fn``, retrying transient failures with exponential backoff.
+
+        ``retries`` overrides the connection's; a set ``stop`` ends the pauses
+        and raises the last failure.
+        """
+        retries = self.retries if retries is None else retries
+        # stop.wait is true once stop is set; time.sleep returns None.
+        pause: Callable[[float], object] = time.sleep if stop is None else stop.wait
         delay = self.backoff
-        for attempt in range(self.retries + 1):
+        tries = 0
+        while True:
+            tries += 1
             try:
                 return fn()
             except Exception as e:
-                if isinstance(e, TransportError) and not is_transient(e):
-                    raise
                 if not is_transient(e):
-                    if isinstance(e, (OSError, EOFError)) or _is_paramiko_error(e):
-                        raise self._wrap(e, what) from e
-                    raise
-                if attempt == self.retries:
-                    if isinstance(e, TransportError):
+                    err = self._permanent_error(e, what)
+                    if err is e:
                         raise
-                    raise self._wrap(e, what, attempts=attempt + 1) from e
-                log.info("%s %s failed (%s); retrying in %.1f s", what, self.settings.destination, e, delay)
-                self.close()
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+                    raise err from e
+                if tries <= retries:
+                    log.info("%s %s failed (%s); retrying in %.1f s", what, self.settings.destination, e, delay)
+                    self.close()
+                    if not pause(delay):
+                        delay *= 2
+                        continue
+                if isinstance(e, TransportError):
+                    raise
+                raise self._wrap(e, what, attempts=tries) from e
+
+    def _permanent_error(self, e: Exception, what: str) -> Exception:
+        """What to raise for a failure retrying cannot fix.
+
+        ``e`` itself, or for a raw socket or paramiko error a TransportError
+        that says what failed (``what``, e.g. ``"connect to"``) and where.
+        """
+        if isinstance(e, TransportError) or not (isinstance(e, (OSError, EOFError)) or _is_paramiko_error(e)):
+            return e
+        return self._wrap(e, what)
 
     def _wrap(self, e: BaseException, what: str, attempts: int = 1) -> TransportError:
         """A TransportError for a raw socket/paramiko failure, keeping its errno class."""
@@ -575,9 +619,9 @@ class SSHConnection:
         and must ``close()`` the channel.  The connection is (re)opened first
         when needed; a command is never sent twice.
         """
-        self.ensure_open()
+        transport = self.transport  # (re)opens the connection: its errors are not wrapped below
         try:
-            channel = self.transport.open_session(timeout=self.settings.timeout)
+            channel = transport.open_session(timeout=self.settings.timeout)
             channel.exec_command(command)
         except Exception as e:
             raise self._wrap(e, f"start `{command}` on") from e
@@ -669,19 +713,19 @@ class SSHConnection:
         A host that only allows SFTP (``ForceCommand internal-sftp``) answers
         no shell command; everything then goes through SFTP.
         """
-        if self._caps is not None and self.connected:
-            return self._caps
-        caps = _Capabilities()
-        try:
-            result = self.run(_sh(_PROBE), timeout=max(self.settings.timeout, 10.0))
-        except TransportError as e:
-            if is_transient(e):
-                raise
-            result = None
-        if result is not None and str(result.stdout).startswith("workbench-probe"):
-            caps.exec_ok = True
-            caps.tar = "tar" in str(result.stdout).split()
-        self._caps = caps
+        self.ensure_open()
+        caps = self._caps
+        if caps.tar is not None:
+            return caps
+        out = ""
+        if caps.exec_ok is not False:  # else known to run no shell: nothing to probe
+            try:
+                out = str(self.run(_sh(_PROBE), timeout=max(self.settings.timeout, 10.0)).stdout)
+            except TransportError as e:
+                if is_transient(e):
+                    raise
+        caps.exec_ok = out.startswith("workbench-probe")
+        caps.tar = caps.exec_ok and "tar" in out.split()
         return caps
 
     # -- files ----------------------------------------------------------------
@@ -689,10 +733,10 @@ class SSHConnection:
     def sftp(self) -> paramiko.SFTPClient:
         """The connection's SFTP session (opened once, reopened after a drop)."""
         with self._lock:
-            self.ensure_open()
+            transport = self.transport  # reconnects after a drop
             if self._sftp is None or self._sftp.get_channel().closed:
                 try:
-                    self._sftp = self.transport.open_sftp_client()
+                    self._sftp = transport.open_sftp_client()
                 except Exception as e:
                     raise self._wrap(e, "open an SFTP session on") from e
             return self._sftp
@@ -749,18 +793,18 @@ class SSHConnection:
                 _errno.ENOTDIR if root.exists() else _errno.ENOENT,
             )
         remote = self.remote_path(remote)
-        files = [p for p in sorted(root.rglob("*")) if p.is_file() or p.is_dir()]
-        total = sum(p.stat().st_size for p in files if p.is_file())
+        entries = _tree_entries(root)
+        count = sum(1 for _, st in entries if stat.S_ISREG(st.st_mode))
+        total = sum(st.st_size for _, st in entries if stat.S_ISREG(st.st_mode))
 
         def attempt() -> UploadReport:
             start = time.perf_counter()
             if self._capabilities().tar:
-                self._upload_tar(root, files, remote, total, progress)
+                self._upload_tar(root, entries, remote, total, progress)
                 method = "tar"
             else:
-                self._upload_sftp(root, files, remote, total, progress)
+                self._upload_sftp(root, entries, remote, total, progress)
                 method = "sftp"
-            count = sum(1 for p in files if p.is_file())
             return UploadReport(count, total, time.perf_counter() - start, method)
 
         return self._retrying(attempt, f"upload {root} to {remote} on")
@@ -768,7 +812,7 @@ class SSHConnection:
     def _upload_tar(
         self,
         root: Path,
-        files: list[Path],
+        entries: list[tuple[Path, os.stat_result]],
         remote: str,
         total: int,
         progress: Callable[[int, int], None] | None,
@@ -779,7 +823,7 @@ class SSHConnection:
         try:
             writer = _ChannelWriter(channel, total, progress)
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                for path in files:
+                for path, _ in entries:
                     tar.add(path, arcname=path.relative_to(root).as_posix(), recursive=False)
             channel.shutdown_write()
             _, err, status = _drain(channel, None)
@@ -804,7 +848,7 @@ class SSHConnection:
     def _upload_sftp(
         self,
         root: Path,
-        files: list[Path],
+        entries: list[tuple[Path, os.stat_result]],
         remote: str,
         total: int,
         progress: Callable[[int, int], None] | None,
@@ -812,14 +856,14 @@ class SSHConnection:
         sftp = self.sftp()
         _sftp_makedirs(sftp, remote)
         sent = 0
-        for path in files:
+        for path, st in entries:
             target = posixpath.join(remote, path.relative_to(root).as_posix())
-            if path.is_dir():
+            if stat.S_ISDIR(st.st_mode):
                 _sftp_makedirs(sftp, target)
                 continue
             try:
                 sftp.put(str(path), target)
-                sftp.chmod(target, stat.S_IMODE(path.stat().st_mode))
+                sftp.chmod(target, stat.S_IMODE(st.st_mode))
             except OSError as e:
                 raise _error(
                     TransportError,
@@ -827,9 +871,22 @@ class SSHConnection:
                     "folder's permissions and free space (`df -h` there).",
                     getattr(e, "errno", None),
                 ) from e
-            sent += path.stat().st_size
+            sent += st.st_size
             if progress is not None:
                 progress(sent, total)
+
+
+def _tree_entries(root: Path) -> list[tuple[Path, os.stat_result]]:
+    """The files and folders under ``root`` (symlinks followed, broken ones left out), stat'ed once."""
+    entries = []
+    for path in sorted(root.rglob("*")):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+            entries.append((path, st))
+    return entries
 
 
 class _ChannelWriter:
@@ -890,10 +947,8 @@ def _feed(channel: paramiko.Channel, data: bytes) -> None:
     try:
         channel.sendall(data)
         channel.shutdown_write()
-    except (OSError, EOFError):  # the command exited or the link dropped: _drain reports it
-        pass
-    except Exception:  # noqa: BLE001 - paramiko.SSHException, same meaning
-        pass
+    except Exception:  # noqa: BLE001 - OSError, EOFError or SSHException alike
+        pass  # the command exited or the link dropped: _drain reports it
 
 
 def _drain(channel: paramiko.Channel, timeout: float | None) -> tuple[bytes, bytes, int]:
@@ -955,7 +1010,7 @@ def _load_known_keys(files: Sequence[Path], name: str) -> tuple[dict[str, parami
 
 
 def _trust_hint(s: HostSettings, key: paramiko.PKey) -> str:
-    target = s.known_hosts[0] if s.known_hosts else DEFAULT_KNOWN_HOSTS.expanduser()
+    target = s.known_hosts_file
     keytype = _KEYSCAN_TYPES.get(key.get_name(), key.get_name())
     if s.host_key_alias:
         add = f"    echo {shlex.quote(f'{s.known_hosts_name} {key.get_name()} {key.get_base64()}')} >> {target}"
@@ -973,7 +1028,7 @@ def _trust_hint(s: HostSettings, key: paramiko.PKey) -> str:
 def _changed_host_key(
     s: HostSettings, offered: paramiko.PKey, expected: paramiko.PKey, source: dict[str, Path]
 ) -> HostKeyError:
-    where = source.get(expected.get_name(), s.known_hosts[0] if s.known_hosts else DEFAULT_KNOWN_HOSTS)
+    where = source.get(expected.get_name(), s.known_hosts_file)
     return _error(
         HostKeyError,
         f"HOST KEY CHANGED for {s.known_hosts_name}: the server offered {offered.get_name()} "
@@ -1028,7 +1083,7 @@ class _UnknownHostPolicy:
                 + _trust_hint(s, key),
                 None,
             )
-        target = s.known_hosts[0] if s.known_hosts else DEFAULT_KNOWN_HOSTS.expanduser()
+        target = s.known_hosts_file
         _append_known_host(target, s.known_hosts_name, key)
         log.warning("Trusted new host key of %s on first use: %s %s (recorded in %s)",
                     s.known_hosts_name, key.get_name(), fingerprint(key), target)

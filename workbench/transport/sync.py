@@ -139,7 +139,7 @@ class RemotePath:
                 port = int(p) if p else None
             path = path if path.startswith("~") else "/" + path
             if host:
-                return cls(host, path if path != "/" else "/", user or None, port)
+                return cls(host, path, user or None, port)
         else:
             user, _, rest = text.rpartition("@") if "@" in text.split(":", 1)[0] else ("", "", text)
             if rest.startswith("["):
@@ -740,7 +740,6 @@ class _Mirror:
         self._done_bytes = 0
         self._total_files = 0
         self._total_bytes = 0
-        self._exec_ok: bool | None = None  # None: not known yet for this connection
         self._load_manifest()
         self._prior_complete = self._was_complete
 
@@ -827,9 +826,9 @@ class _Mirror:
             if todo and self._was_complete:
                 self.save_manifest(complete=False)  # partial files may appear from here on
             # Partial downloads of an earlier attempt continue where they stopped.
-            resuming = {f.path for f in todo if f.size >= RESUME_MIN and self._partial(f) > 0}
-            resume = [f for f in todo if f.path in resuming]
-            rest = [f for f in todo if f.path not in resuming]
+            offsets = {f.path: n for f in todo if f.size >= RESUME_MIN and (n := self._partial(f)) > 0}
+            resume = [f for f in todo if f.path in offsets]
+            rest = [f for f in todo if f.path not in offsets]
             if session is not None and session.tar and rest:
                 self._fetch_tar(session, rest, sums)
             else:
@@ -838,8 +837,9 @@ class _Mirror:
                     session = None
                 for f in rest:
                     self._fetch_one(f, sums, via="sftp")
+            via = "stream" if self.conn._caps.exec_ok else "sftp"
             for f in resume:
-                self._fetch_one(f, sums, via="stream" if self._exec_ok else "sftp")
+                self._fetch_one(f, sums, via=via, offset=offsets[f.path])
         finally:
             if session is not None:
                 session.close()
@@ -881,6 +881,15 @@ class _Mirror:
             self._record(rel, [f.size, f.mtime_ns, digest])
         return todo
 
+    @property
+    def _parts_may_linger(self) -> bool:
+        """Whether temporary files of other attempts may be around.
+
+        Only when the previous sync did not finish (its manifest says so) or
+        this one reconnected: then they are looked for and removed.
+        """
+        return not self._prior_complete or self.report.reconnects > 0
+
     def _partial(self, f: _RemoteFile) -> int:
         try:
             return os.stat(_part_path(self._dest(f.path), f.size, f.mtime_ns)).st_size
@@ -915,7 +924,9 @@ class _Mirror:
 
     def _start_session(self) -> _Session | None:
         """Start the session command and read its report and listing (None: no shell access)."""
-        if self._exec_ok is False:
+        if self.conn._caps.exec_ok is False:
+            # Learnt by an earlier round on this connection: no session to try.
+            self._warn_sftp_only("found earlier on this connection")
             return None
         roots = " ".join(shlex.quote(r or ".") for r in self.filt.roots())
         script = _SESSION.format(root=shlex.quote(self.root), roots=roots)
@@ -941,13 +952,10 @@ class _Mirror:
             channel.close()
             if status == -1 and not self.conn.connected:
                 raise EOFError("connection closed while starting the sync")
-            self._exec_ok = False
-            self.report.warnings.append(
-                f"{self.conn.settings.destination} runs no shell commands ({_tail(err) or 'no answer'}): "
-                "using SFTP only, which is slower for many files"
-            )
+            self.conn._caps.exec_ok = False
+            self._warn_sftp_only(_tail(err) or "no answer")
             return None
-        self._exec_ok = True
+        self.conn._caps.exec_ok = True
         if line.startswith(b"wb-missing"):
             channel.close()
             raise self._missing_root("")
@@ -968,6 +976,12 @@ class _Mirror:
         if session.find:
             session.listing = _parse_find(data)
         return session
+
+    def _warn_sftp_only(self, why: str) -> None:
+        self.report.warnings.append(
+            f"{self.conn.settings.destination} runs no shell commands ({why}): "
+            "using SFTP only, which is slower for many files"
+        )
 
     def _missing_root(self, detail: str) -> TransportError:
         return _error(
@@ -1088,7 +1102,7 @@ class _Mirror:
         """Take back a file placed from a tar member that tar later said was not read whole."""
         dest = Path(self._dest(f.path))
         _unlink(dest)
-        self._record(f.path, None) if f.path in self.manifest else None
+        self._record(f.path, None)
         self.new.discard(f.path)
         self.updated.discard(f.path)
         try:
@@ -1129,7 +1143,8 @@ class _Mirror:
                 mtime_ns = f.mtime_ns if same else int(member.mtime) * 1_000_000_000
                 part = _part_path(dest, member.size, mtime_ns)
                 keep_part = same and member.size >= RESUME_MIN
-                _remove_other_parts(dest, keep=part) if keep_part else None
+                if keep_part and self._parts_may_linger:
+                    _remove_other_parts(dest, keep=part)
                 digest = self._copy(tar, part, name, member.size, hashing=name in sums, mtime_ns=mtime_ns)
                 if name in sums and digest != sums[name]:
                     _unlink(part)
@@ -1172,47 +1187,44 @@ class _Mirror:
 
     def _copy(self, src: Any, part: str, name: str, size: int, hashing: bool, mtime_ns: int) -> str | None:
         """Copy ``size`` bytes from ``src`` into ``part``, give it ``mtime_ns``; return the sha256 if asked."""
-        h = hashlib.sha256() if hashing else None
-        written = 0
+        hasher = hashlib.sha256() if hashing else None
         out = self._open_part(part, append=False)
         try:
-            while written < size:
-                data = src.read(min(CHUNK, size - written))
-                if not data:
-                    break
-                _write(out, data, name)
-                if h is not None:
-                    h.update(data)
-                written += len(data)
-                self._done_bytes += len(data)
-                self.report.bytes_transferred += len(data)
-                if size > CHUNK:
-                    self._progress("transferring", name)
-                    self._check_stop()
+            written = self._pump(src.read, out, name, size, progress=size > CHUNK, hasher=hasher)
             # Through the descriptor: one path lookup less per file.
             os.utime(out.fileno(), ns=(mtime_ns, mtime_ns))
         finally:
             out.close()
         if written != size:
             raise EOFError(f"stream ended inside {name} ({written} of {size} bytes)")
-        return h.hexdigest() if h is not None else None
+        return hasher.hexdigest() if hasher is not None else None
 
-    def _fetch_one(self, f: _RemoteFile, sums: Mapping[str, str], via: str) -> None:
-        """Fetch one file into its (resumable) temporary name, then place it."""
+    def _fetch_one(self, f: _RemoteFile, sums: Mapping[str, str], via: str, offset: int = 0) -> None:
+        """Fetch one file into its temporary name, then place it.
+
+        ``offset``: bytes of it already in the temporary file (a resumed download).
+        """
         self._check_stop()
         dest = self._dest(f.path)
         part = _part_path(dest, f.size, f.mtime_ns)
-        _remove_other_parts(dest, keep=part)
-        offset = self._partial(f)
+        if self._parts_may_linger:
+            _remove_other_parts(dest, keep=part)
         if offset > f.size:
             _unlink(part)
             offset = 0
+        hasher = None
+        if f.path in sums:
+            if offset:  # the bytes already there count too
+                with open(part, "rb") as done:
+                    hasher = hashlib.file_digest(done, "sha256")
+            else:
+                hasher = hashlib.sha256()
         self.report.bytes_resumed += offset
         self._done_bytes += offset
         out = self._open_part(part, append=offset > 0)
         try:
             if offset < f.size:
-                got = (self._stream_into if via == "stream" else self._sftp_into)(out, f, offset)
+                got = (self._stream_into if via == "stream" else self._sftp_into)(out, f, offset, hasher)
             else:
                 got = 0
         finally:
@@ -1224,22 +1236,22 @@ class _Mirror:
                        "retried next sync")  # fmt: skip
             return
         digest = None
-        if f.path in sums:
-            digest = _sha256_file(part)
+        if hasher is not None:
+            digest = hasher.hexdigest()
             if digest != sums[f.path]:
                 _unlink(part)
                 self._fail(f.path, "checksum differs from the remote's sha256sum; retried next sync")
                 return
         self._place(f, part, f.size, f.mtime_ns, digest)
 
-    def _stream_into(self, out: Any, f: _RemoteFile, offset: int) -> int:
+    def _stream_into(self, out: Any, f: _RemoteFile, offset: int, hasher: hashlib._Hash | None) -> int:
         path = shlex.quote("./" + f.path)
         script = f"cd -- {shlex.quote(self.root)} && exec tail -c +{offset + 1} {path}"
         channel = self._open_command(_sh(script))
         try:
             channel.settimeout(max(60.0, self.conn.settings.timeout * 3))
             channel.shutdown_write()
-            got = self._pump(channel.recv, out, f, f.size - offset)
+            got = self._pump(channel.recv, out, f.path, f.size - offset, progress=True, hasher=hasher)
             # A command that ended gives an exit status; a dropped link gives -1.
             if got < f.size - offset and (channel.recv_exit_status() == -1 or not self.conn.connected):
                 raise EOFError(f"connection closed while fetching {f.path}")
@@ -1247,23 +1259,29 @@ class _Mirror:
             channel.close()
         return got
 
-    def _pump(self, read: Callable[[int], bytes], out: Any, f: _RemoteFile, size: int, *, progress: bool = True) -> int:
-        """Copy up to ``size`` bytes from ``read`` into ``out``, counting them; returns how many came."""
+    def _pump(self, read: Callable[[int], bytes], out: Any, name: str, size: int, *, progress: bool,
+              hasher: hashlib._Hash | None = None) -> int:  # fmt: skip
+        """Copy up to ``size`` bytes from ``read`` into ``out``, counting (and hashing) them; returns how many came.
+
+        ``progress``: report progress and honour stop after each chunk (big files).
+        """
         got = 0
         while got < size:
             data = read(min(CHUNK, size - got))
             if not data:
                 break
-            _write(out, data, f.path)
+            _write(out, data, name)
+            if hasher is not None:
+                hasher.update(data)
             got += len(data)
             self._done_bytes += len(data)
             self.report.bytes_transferred += len(data)
             if progress:
-                self._progress("transferring", f.path)
+                self._progress("transferring", name)
                 self._check_stop()
         return got
 
-    def _sftp_into(self, out: Any, f: _RemoteFile, offset: int) -> int:
+    def _sftp_into(self, out: Any, f: _RemoteFile, offset: int, hasher: hashlib._Hash | None) -> int:
         sftp = self._sftp()
         try:
             src = sftp.open(posixpath.join(self.root, f.path), "rb")
@@ -1273,7 +1291,7 @@ class _Mirror:
             src.seek(offset)
             # Prefetch pipelines many reads; without it paramiko crawls (~30x slower).
             src.prefetch(f.size)
-            return self._pump(src.read, out, f, f.size - offset, progress=f.size > CHUNK)
+            return self._pump(src.read, out, f.path, f.size - offset, progress=f.size > CHUNK, hasher=hasher)
 
     def _remove_stale_parts(self) -> None:
         # Leftovers of attempts killed hard (the process, not the link); only
@@ -1356,13 +1374,8 @@ def _local_error(path: Path, e: OSError) -> TransportError:
 def _connection_for(
     remote: RemotePath, retries: int, backoff: float, connect_options: Mapping[str, Any]
 ) -> SSHConnection:
-    options = dict(connect_options)
-    options.setdefault("user", remote.user)
-    options.setdefault("port", remote.port)
-    if options["user"] is None:
-        options.pop("user")
-    if options["port"] is None:
-        options.pop("port")
+    # resolve_host takes None for "not given": the config's or the default.
+    options = {"user": remote.user, "port": remote.port, **connect_options}
     return SSHConnection(resolve_host(remote.host, **options), retries=retries, backoff=backoff)
 
 
@@ -1383,13 +1396,13 @@ def _run(
     delay = backoff
     attempt = 0
     try:
+        # Not reaching the host at all is its own error (refused, unknown key...),
+        # not a "dropped during the sync".
+        conn.ensure_open(stop=stop)
         while True:
-            if attempt == 0:
-                # Not reaching the host at all is its own error (refused, unknown key...),
-                # not a "dropped during the sync".
-                conn.ensure_open()
             try:
-                conn.ensure_open()
+                # This loop backs off between attempts: a reconnect tries once.
+                conn.ensure_open(retries=0)
                 mirror.run()
                 break
             except _Cancelled:
@@ -1399,9 +1412,10 @@ def _run(
                 # An error while the link is down is the drop, whatever paramiko called it.
                 transient = is_transient(e) or (not isinstance(e, TransportError) and not conn.connected)
                 if not transient:
-                    if isinstance(e, (OSError, EOFError)) and not isinstance(e, TransportError):
-                        raise conn._wrap(e, f"sync {remote.path} from") from e
-                    raise
+                    err = conn._permanent_error(e, f"sync {remote.path} from")
+                    if err is e:
+                        raise
+                    raise err from e
                 if attempt >= retries:
                     done = len(mirror.new) + len(mirror.updated)
                     raise _error(
@@ -1726,9 +1740,10 @@ class Syncer:
         self.rounds += 1
         self.last_error = error
         if error is not None:
-            self._call(self.on_error, error) if self.on_error else log.warning(
-                "background sync of %s failed: %s", self.remote, error
-            )
+            if self.on_error is not None:
+                self._call(self.on_error, error)
+            else:
+                log.warning("background sync of %s failed: %s", self.remote, error)
             return
         assert report is not None
         self.last_report = report
@@ -1738,9 +1753,7 @@ class Syncer:
         if self.on_sync is not None:
             self._call(self.on_sync, report)
 
-    def _call(self, hook: Callable[[Any], Any] | None, arg: Any) -> None:
-        if hook is None:
-            return
+    def _call(self, hook: Callable[[Any], Any], arg: Any) -> None:
         try:
             hook(arg)
         except Exception:  # noqa: BLE001 - a broken hook must not end the schedule
