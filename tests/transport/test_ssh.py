@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import HostKeyError, TransportError
-from workbench.transport import HostSettings, SSHConnection, connect, fingerprint, resolve_host
+from workbench.transport import HostSettings, SSHConnection, UploadReport, connect, fingerprint, resolve_host
 
 pytestmark = pytest.mark.ssh
 
@@ -201,6 +201,63 @@ def test_upload_dir_over_sftp_only(sftp_only_sshd, tmp_path):
         report = conn.upload_dir(local, str(remote))
     assert report.method == "sftp"
     assert (remote / "inputs" / "a.json").read_text() == "{}"
+
+
+def test_upload_dir_over_sftp_only_keeps_folders_and_modes(sftp_only_sshd, tmp_path):
+    local = tmp_path / "bundle"
+    (local / "inputs" / "deep" / "er").mkdir(parents=True)
+    (local / "empty" / "nested").mkdir(parents=True)
+    (local / "inputs" / "deep" / "er" / "x.txt").write_text("x")
+    script = local / "run.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o750)
+    remote = tmp_path / "remote" / "b"
+    with connect(sftp_only_sshd.host, **sftp_only_sshd.connect_options()) as conn:
+        report = conn.upload_dir(local, str(remote))
+    assert (report.files, report.method) == (2, "sftp")
+    assert (remote / "empty" / "nested").is_dir()
+    assert (remote / "inputs" / "deep" / "er" / "x.txt").read_text() == "x"
+    assert stat.S_IMODE((remote / "run.sh").stat().st_mode) == 0o750
+
+
+@pytest.mark.parametrize("server", ["sshd", "sftp_only_sshd"])
+def test_upload_files_sends_the_chosen_files_and_extra(server, request, tmp_path):
+    sshd = request.getfixturevalue(server)
+    root = tmp_path / "bundle"
+    (root / "inputs" / "sub dir").mkdir(parents=True)
+    nested = root / "inputs" / "sub dir" / "it's.json"
+    nested.write_bytes(b'{"a": 1}')
+    nested.chmod(0o600)
+    script = root / "run.sh"
+    script.write_bytes(b"#!/bin/sh\necho hi\n")
+    script.chmod(0o755)
+    (root / "left out.txt").write_text("not sent")
+    remote = tmp_path / "remote" / "deep" / "bundle"
+    seen = []
+    with connect(sshd.host, **sshd.connect_options()) as conn:
+        report = conn.upload_files(
+            root, ["inputs/sub dir/it's.json", "run.sh"], str(remote),
+            extra={"logs/new/record.json": b"{}\n"}, progress=lambda sent, total: seen.append((sent, total)),
+        )  # fmt: skip
+        assert conn.upload_files(root, [], str(remote)) == UploadReport(0, 0, 0.0, "none")
+    total = len(b'{"a": 1}') + script.stat().st_size + len(b"{}\n")
+    assert (report.files, report.bytes) == (3, total)
+    assert report.method == ("tar" if server == "sshd" else "sftp")
+    assert seen and seen[-1] == (total, total)
+    got = {p.relative_to(remote).as_posix(): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
+           for p in remote.rglob("*") if p.is_file()}  # fmt: skip
+    assert got == {
+        "inputs/sub dir/it's.json": (b'{"a": 1}', 0o600),
+        "run.sh": (b"#!/bin/sh\necho hi\n", 0o755),
+        "logs/new/record.json": (b"{}\n", 0o644),
+    }
+
+
+def test_upload_files_names_a_missing_local_file(sshd, tmp_path):
+    with connect(sshd.host, **sshd.connect_options()) as conn:
+        with pytest.raises(TransportError, match="nope.txt") as info:
+            conn.upload_files(tmp_path, ["nope.txt"], str(tmp_path / "remote"))
+    assert info.value.errno == errno.ENOENT
 
 
 def test_connection_reopens_after_the_server_restarts(sshd):

@@ -626,20 +626,9 @@ class CondorSSHExecutor(CondorExecutor):
         return True
 
     def _upload_files(self, bundle: Bundle, remote: str, rels: Sequence[str]) -> None:
-        conn = self.connection
-        sftp = conn.sftp()
-        for rel in rels:
-            local = bundle.path / rel
-            if not local.exists():
-                continue
-            target = conn.remote_path(f"{remote}/{rel}")
-            parent = target.rsplit("/", 1)[0] if "/" in target else "."
-            try:
-                sftp.stat(parent)
-            except OSError:
-                sftp.mkdir(parent)
-            sftp.put(str(local), target)
-            sftp.chmod(target, local.stat().st_mode & 0o777)
+        """Send those of ``rels`` (relative to the bundle) that exist locally, making remote folders as needed."""
+        present = [rel for rel in rels if (bundle.path / rel).exists()]
+        self.connection.upload_files(bundle.path, present, remote)
 
     def _act(
         self, bundle: Bundle, action: str, job_ids: Sequence[str] | None, reason: str | None,

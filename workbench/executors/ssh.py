@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import errno as _errno
-import io
 import json
 import os
 import re
@@ -47,7 +46,6 @@ import shlex
 import signal
 import socket
 import sys
-import tarfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -415,81 +413,6 @@ def _sanitised_local_runs(bundle: Bundle) -> bytes | None:
     return json.dumps(recs, indent=1).encode()
 
 
-def _upload(
-    conn: SSHConnection,
-    root: Path,
-    remote: str,
-    files: Sequence[str],
-    extra: Mapping[str, bytes],
-    progress: Callable[[int, int], None] | None,
-) -> UploadReport:
-    """Send ``files`` (relative to ``root``) and ``extra`` contents to ``remote`` as one tar stream."""
-    from ..transport.ssh import UploadReport, _ChannelWriter, _drain, _error, _tail
-
-    total = sum((root / f).stat().st_size for f in files) + sum(len(d) for d in extra.values())
-    count = len(files) + len(extra)
-    if not count:
-        return UploadReport(0, 0, 0.0, "none")
-    q = shlex.quote(conn.remote_path(remote))
-    t0 = time.perf_counter()
-
-    def attempt() -> UploadReport:
-        channel = conn.open_command(_sh(f"mkdir -p -- {q} && cd -- {q} && exec tar --no-same-owner -xf -"))
-        try:
-            writer = _ChannelWriter(channel, total, progress)
-            with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                for rel in files:
-                    tar.add(root / rel, arcname=rel, recursive=False)
-                for rel, data in extra.items():
-                    info = tarfile.TarInfo(rel)
-                    info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
-                    tar.addfile(info, io.BytesIO(data))
-            channel.shutdown_write()
-            _, err, status = _drain(channel, None)
-        finally:
-            channel.close()
-        if status == 127:
-            return _upload_sftp(conn, root, remote, files, extra, progress, total, t0)
-        if status != 0:
-            code = _errno.ENOSPC if b"No space left" in err else _errno.ECONNRESET if status == -1 else None
-            raise _error(
-                TransportError,
-                f"Upload of {root} to {remote} on {conn.settings.destination} failed (tar exit code {status}): "
-                f"{_tail(err)}. "
-                + ("Free space on the remote disk (`df -h` there) and run again." if code == _errno.ENOSPC
-                   else "Check the remote folder and its permissions."),  # fmt: skip
-                code,
-            )
-        return UploadReport(count, total, time.perf_counter() - t0, "tar")
-
-    return conn._retrying(attempt, f"upload {root} to {remote} on")  # noqa: SLF001 - the transport's retry policy
-
-
-def _upload_sftp(conn: SSHConnection, root: Path, remote: str, files: Sequence[str], extra: Mapping[str, bytes],
-                 progress: Callable[[int, int], None] | None, total: int, t0: float) -> UploadReport:  # fmt: skip
-    """The upload without ``tar`` on the remote host: one SFTP put per file."""
-    from ..transport.ssh import UploadReport, _sftp_makedirs
-
-    sftp = conn.sftp()
-    base = conn.remote_path(remote)
-    sent = 0
-    made: set[str] = set()
-    items: list[tuple[str, Callable[[], bytes]]] = [(f, (root / f).read_bytes) for f in files]
-    items += [(rel, (lambda d=d: d)) for rel, d in extra.items()]
-    for rel, data in items:
-        target = f"{base}/{rel}"
-        parent = target.rsplit("/", 1)[0]
-        if parent not in made:
-            _sftp_makedirs(sftp, parent)
-            made.add(parent)
-        content = data()
-        sftp.putfo(io.BytesIO(content), target)
-        sent += len(content)
-        if progress is not None:
-            progress(sent, total)
-    return UploadReport(len(items), total, time.perf_counter() - t0, "sftp")
-
-
 # ---------------------------------------------------------------------------
 # Start
 # ---------------------------------------------------------------------------
@@ -698,7 +621,7 @@ class SSHExecutor(Executor):
                 record = _sanitised_local_runs(bundle)
                 if record is not None:
                     extra[f"{_names.LOGS}/{_names.LOCAL_RUNS}"] = record
-            uploaded = _upload(conn, bundle.path, remote, files, extra, upload_progress)
+            uploaded = conn.upload_files(bundle.path, files, remote, extra=extra, progress=upload_progress)
 
             args = ["--only", str(only)] if ids is None else ["--jobs", f"{_names.LOGS}/{_names.SSH_JOBS}"]
             if workers:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import errno as _errno
 import hashlib
+import io
 import logging
 import os
 import posixpath
@@ -36,7 +37,7 @@ import stat
 import tarfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -356,7 +357,7 @@ class CommandResult:
 
 @dataclass(frozen=True)
 class UploadReport:
-    """What :meth:`SSHConnection.upload_dir` sent."""
+    """What :meth:`SSHConnection.upload_dir` or :meth:`SSHConnection.upload_files` sent."""
 
     files: int
     bytes: int
@@ -763,9 +764,10 @@ class SSHConnection:
         """Copy the local folder ``local`` to ``remote`` (created if needed).
 
         Files already there are overwritten; nothing is deleted.  One tar
-        stream carries everything when the remote has ``tar`` (modes kept),
-        else SFTP puts each file.  A dropped connection restarts the upload
-        (it is idempotent), up to ``retries`` times.
+        stream carries everything when the remote has ``tar``, else SFTP puts
+        each file; either way modes are kept and empty folders are made.  A
+        dropped connection restarts the upload (it is idempotent), up to
+        ``retries`` times.
 
         Parameters
         ----------
@@ -792,10 +794,81 @@ class SSHConnection:
                 f"Cannot upload {root}: it is not a folder. Pass the bundle's directory.",
                 _errno.ENOTDIR if root.exists() else _errno.ENOENT,
             )
+        entries = [_Entry(path.relative_to(root).as_posix(), st.st_mode, st.st_size, path)
+                   for path, st in _tree_entries(root)]  # fmt: skip
+        return self._upload(root, entries, remote, progress)
+
+    def upload_files(
+        self,
+        root: str | os.PathLike[str],
+        rels: Sequence[str],
+        remote: str,
+        *,
+        extra: Mapping[str, bytes] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> UploadReport:
+        """Copy the files ``rels`` (relative to ``root``) and the contents ``extra`` to ``remote``.
+
+        Each lands at the same relative path under ``remote``; missing
+        folders there are made.  Files already there are overwritten,
+        nothing is deleted.  Like :meth:`upload_dir`: one tar stream when the
+        remote has ``tar``, else SFTP; retried after a dropped connection.
+
+        Parameters
+        ----------
+        root
+            The local folder ``rels`` are relative to.
+        rels
+            The files to send, as POSIX paths relative to ``root``; their
+            modes are kept.
+        remote
+            The destination folder on the remote host.
+        extra
+            More files to write, relative path -> contents (mode 0o644).
+        progress
+            Called as ``progress(bytes_sent, bytes_total)``.
+
+        Returns
+        -------
+        UploadReport
+            Method ``"none"`` (and no connection used) when there is nothing to send.
+
+        Raises
+        ------
+        TransportError
+            A file of ``rels`` cannot be read (its errno), connection
+            failures, and ``ENOSPC`` when the remote disk is full.
+        """
+        root = Path(root)
+        entries = []
+        for rel in rels:
+            path = root / rel
+            try:
+                st = path.stat()
+            except OSError as e:
+                raise _error(
+                    TransportError,
+                    f"Cannot upload {path}: {e.strerror or e}. Check that it exists and is readable.",
+                    e.errno,
+                ) from e
+            entries.append(_Entry(Path(rel).as_posix(), st.st_mode, st.st_size, path))
+        for rel, data in (extra or {}).items():
+            entries.append(_Entry(rel, stat.S_IFREG | 0o644, len(data), data=data))
+        if not entries:
+            return UploadReport(0, 0, 0.0, "none")
+        return self._upload(root, entries, remote, progress)
+
+    def _upload(
+        self,
+        root: Path,
+        entries: list[_Entry],
+        remote: str,
+        progress: Callable[[int, int], None] | None,
+    ) -> UploadReport:
+        """Send ``entries`` to ``remote`` by tar or SFTP, retrying transient failures."""
         remote = self.remote_path(remote)
-        entries = _tree_entries(root)
-        count = sum(1 for _, st in entries if stat.S_ISREG(st.st_mode))
-        total = sum(st.st_size for _, st in entries if stat.S_ISREG(st.st_mode))
+        files = [e for e in entries if not e.is_dir]
+        total = sum(e.size for e in files)
 
         def attempt() -> UploadReport:
             start = time.perf_counter()
@@ -803,16 +876,16 @@ class SSHConnection:
                 self._upload_tar(root, entries, remote, total, progress)
                 method = "tar"
             else:
-                self._upload_sftp(root, entries, remote, total, progress)
+                self._upload_sftp(entries, remote, total, progress)
                 method = "sftp"
-            return UploadReport(count, total, time.perf_counter() - start, method)
+            return UploadReport(len(files), total, time.perf_counter() - start, method)
 
         return self._retrying(attempt, f"upload {root} to {remote} on")
 
     def _upload_tar(
         self,
         root: Path,
-        entries: list[tuple[Path, os.stat_result]],
+        entries: list[_Entry],
         remote: str,
         total: int,
         progress: Callable[[int, int], None] | None,
@@ -823,8 +896,13 @@ class SSHConnection:
         try:
             writer = _ChannelWriter(channel, total, progress)
             with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                for path, _ in entries:
-                    tar.add(path, arcname=path.relative_to(root).as_posix(), recursive=False)
+                for entry in entries:
+                    if entry.data is None:
+                        tar.add(entry.path, arcname=entry.rel, recursive=False)
+                        continue
+                    info = tarfile.TarInfo(entry.rel)
+                    info.size, info.mtime, info.mode = entry.size, int(time.time()), stat.S_IMODE(entry.mode)
+                    tar.addfile(info, io.BytesIO(entry.data))
             channel.shutdown_write()
             _, err, status = _drain(channel, None)
         finally:
@@ -847,33 +925,59 @@ class SSHConnection:
 
     def _upload_sftp(
         self,
-        root: Path,
-        entries: list[tuple[Path, os.stat_result]],
+        entries: list[_Entry],
         remote: str,
         total: int,
         progress: Callable[[int, int], None] | None,
     ) -> None:
         sftp = self.sftp()
-        _sftp_makedirs(sftp, remote)
+        made: set[str] = set()  # remote folders known to exist: each is made (or stat'ed) once
         sent = 0
-        for path, st in entries:
-            target = posixpath.join(remote, path.relative_to(root).as_posix())
-            if stat.S_ISDIR(st.st_mode):
-                _sftp_makedirs(sftp, target)
-                continue
-            try:
-                sftp.put(str(path), target)
-                sftp.chmod(target, stat.S_IMODE(st.st_mode))
-            except OSError as e:
-                raise _error(
-                    TransportError,
-                    f"Cannot write {target} on {self.settings.destination}: {e}. Check the "
-                    "folder's permissions and free space (`df -h` there).",
-                    getattr(e, "errno", None),
-                ) from e
-            sent += st.st_size
-            if progress is not None:
-                progress(sent, total)
+        target = remote
+        try:
+            _sftp_makedirs(sftp, remote, made)
+            for entry in entries:
+                target = posixpath.join(remote, entry.rel)
+                if entry.is_dir:
+                    _sftp_makedirs(sftp, target, made)
+                    continue
+                _sftp_makedirs(sftp, posixpath.dirname(target), made)
+                if entry.data is None:
+                    sftp.put(str(entry.path), target)
+                else:
+                    sftp.putfo(io.BytesIO(entry.data), target)
+                sftp.chmod(target, stat.S_IMODE(entry.mode))
+                sent += entry.size
+                if progress is not None:
+                    progress(sent, total)
+        except OSError as e:
+            if is_transient(e):
+                raise  # a dropped link: _retrying starts again
+            raise _error(
+                TransportError,
+                f"Cannot write {target} on {self.settings.destination}: {e}. Check the "
+                "folder's permissions and free space (`df -h` there).",
+                getattr(e, "errno", None),
+            ) from e
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One thing to upload, to ``rel`` (POSIX, relative to the destination folder).
+
+    A local file or folder (``path``, whose ``mode`` and ``size`` come from
+    its stat), or ``data`` written as a file of ``mode``.
+    """
+
+    rel: str
+    mode: int
+    size: int
+    path: Path | None = None
+    data: bytes | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.mode)
 
 
 def _tree_entries(root: Path) -> list[tuple[Path, os.stat_result]]:
@@ -909,15 +1013,22 @@ class _ChannelWriter:
         pass
 
 
-def _sftp_makedirs(sftp: paramiko.SFTPClient, path: str) -> None:
+def _sftp_makedirs(sftp: paramiko.SFTPClient, path: str, made: set[str]) -> None:
+    """Make ``path`` and its missing parents; ``made`` holds folders known to exist, and gains these."""
+    if path in made or path in ("", ".", "/"):
+        return
     parts = [p for p in path.split("/") if p]
     current = "/" if path.startswith("/") else ""
     for part in parts:
         current = posixpath.join(current, part) if current else part
+        if current in made:
+            continue
         try:
             sftp.stat(current)
         except FileNotFoundError:
             sftp.mkdir(current)
+        made.add(current)
+    made.add(path)
 
 
 def _sh(script: str) -> str:
