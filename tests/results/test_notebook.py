@@ -44,13 +44,19 @@ def _run_plot_cells(nb) -> dict:
     """Run the notebook's cells in this process (Agg backend), all but the widgets; returns the names they made."""
     import matplotlib.pyplot as plt
 
-    plt.close("all")
-    ns: dict = {}
-    for src in _code(nb):
-        if "wb.monitor(" in src or "wb.explore(" in src or "explorer.selection" in src:
-            continue  # widgets need a kernel (the nbclient test runs them)
-        exec(compile(_python(src), "<cell>", "exec"), ns)
-    return ns
+    # Widget tests before this one may have left pyplot on ipympl's backend, which needs a kernel.
+    before = plt.get_backend()
+    plt.switch_backend("agg")
+    try:
+        ns: dict = {}
+        for src in _code(nb):
+            if "wb.monitor(" in src or "wb.explore(" in src or "explorer.selection" in src:
+                continue  # widgets need a kernel (the nbclient test runs them)
+            exec(compile(_python(src), "<cell>", "exec"), ns)
+        return ns
+    finally:
+        plt.close("all")  # the figures stay readable: ns holds them
+        plt.switch_backend(before)
 
 
 def test_the_demo_notebook_draws_resonance_and_phase_with_the_analytic_curves(demo_bundle, fake):
