@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from wbtest_widgets import open_widgets
 
 import workbench as wb
 from workbench.eventlog import EventWriter, format_execute, format_submit
@@ -201,20 +201,12 @@ def test_pause_interval_sync_and_close(make_bundle: Any) -> None:
         m.start()
 
 
-def _open_widgets() -> dict[str, Any]:
-    import ipywidgets as w
-
-    with warnings.catch_warnings():  # Widget.widgets is deprecated, but is the registry
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return dict(w.Widget.widgets)
-
-
 def test_closing_closes_every_widget_the_monitor_made(make_bundle: Any) -> None:
     b = make_bundle(x=[0.0, 1.0], y=[0, 1], z=[0, 1])  # 3-D: sliders, some hidden
-    before = set(_open_widgets())
+    before = set(open_widgets())
     m = Monitor(b)
     m.add_panel(lambda df, ax: ax.plot(df["x"], df["x"]), title="user")
-    made = {k: v for k, v in _open_widgets().items() if k not in before}
+    made = {k: v for k, v in open_widgets().items() if k not in before}
     assert all(p.canvas.toolbar in made.values() for p in m.panels)
     m.close()
     assert [v for v in made.values() if v.comm is not None] == []

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from wbtest_widgets import open_widgets
 
 from workbench.bundle import create
 from workbench.errors import ParameterError
@@ -273,27 +273,19 @@ def test_one_update_selects_the_visible_jobs_once(square: Any, monkeypatch: pyte
     assert ex._artists[0]["mark"].get_xdata(), "the clicked job is still marked"
 
 
-def _open_widgets() -> dict[str, Any]:
-    import ipywidgets as W
-
-    with warnings.catch_warnings():  # Widget.widgets is deprecated, but is the registry
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return dict(W.Widget.widgets)
-
-
 def test_closing_the_explorer_closes_every_widget_it_made(cube: Any) -> None:
-    before = set(_open_widgets())
+    before = set(open_widgets())
     ex = explore(cube)
     ex.add_filter("amplitude", 1.0, None)
     ex.add_filter("phase")
     ex._filter_rows[1][2].click()  # a removed filter row is closed at once
-    made = {k: v for k, v in _open_widgets().items() if k not in before}
+    made = {k: v for k, v in open_widgets().items() if k not in before}
     assert ex.sliders["drive_freq"] in made.values() and ex.sliders["drive_freq"] not in ex.slider_box.children
     assert ex.canvas.toolbar in made.values() and ex.job_canvas.toolbar in made.values()
     open_now = [v for v in made.values() if v.comm is not None]
     ex.close()
     assert [v for v in open_now if v.comm is not None] == []
-    assert [k for k in made if k in _open_widgets()] == []
+    assert [k for k in made if k in open_widgets()] == []
 
 
 def test_bad_choices_say_which_columns_exist(square: Any) -> None:

@@ -6,12 +6,11 @@ import asyncio
 import os
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import ipywidgets as w
 import pytest
+from wbtest_widgets import open_widgets
 
 import workbench as wb
 from workbench.bundle import open_bundle
@@ -512,24 +511,18 @@ def test_an_unloadable_job_type_is_reported_and_the_form_stays(form: Form, monke
     assert form.job_type_picker.value == "demo" and form.job_type.name == "demo"
 
 
-def _open_widgets() -> dict[str, object]:
-    with warnings.catch_warnings():  # Widget.widgets is deprecated, but is the registry
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return dict(w.Widget.widgets)
-
-
 def test_closing_the_form_closes_every_widget_it_made(tmp_path: Path) -> None:
     """Inputs of modes not shown, layouts, styles and the plot's toolbar too; also on a change of job type."""
-    before = set(_open_widgets())
+    before = set(open_widgets())
     f = wb.form("demo", folder=tmp_path, plot=True)
-    made = {k: v for k, v in _open_widgets().items() if k not in before}
+    made = {k: v for k, v in open_widgets().items() if k not in before}
     hidden = f.fields["drive_freq"].inputs["linspace.start"]
     assert hidden in made.values() and f.plot is not None and f.plot.canvas.toolbar in made.values()
     # Switching job types closes the old fields: back at demo, as many widgets are open as at first.
     f.job_type_picker.value = "tdse"
     f.job_type_picker.value = "demo"
     assert hidden.comm is None
-    now = {k: v for k, v in _open_widgets().items() if k not in before}
+    now = {k: v for k, v in open_widgets().items() if k not in before}
     assert len(now) == len(made)
     f.close()
     left = [v for v in {**made, **now}.values() if v.comm is not None]  # type: ignore[attr-defined]
