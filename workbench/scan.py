@@ -95,12 +95,20 @@ class _Steps(Sequence[tuple[Any, ...]]):
         return hash(tuple(self))
 
 
+def _steps_at(steps: Sequence[tuple[Any, ...]], indices: list[int]) -> list[tuple[Any, ...]]:
+    """``[steps[i] for i in indices]``; for long numeric axes one ``take`` per column."""
+    if isinstance(steps, _Steps):
+        return list(zip(*(c.array.take(indices).tolist() for c in steps.columns)))
+    return [steps[i] for i in indices]
+
+
 def _steps_distinct(steps: _Steps) -> bool:
     """Whether every step differs, from the columns' arrays."""
     arrays = [c.array for c in steps.columns]
     for a in arrays:
-        d = np.diff(a)
-        if (d > 0).all() or (d < 0).all():  # monotone: distinct without sorting (linspace & co.)
+        # Strictly monotone: distinct without sorting (linspace & co.).  Comparing neighbours
+        # makes a 1-byte mask, not the 8-byte array of differences.
+        if (a[1:] > a[:-1]).all() or (a[1:] < a[:-1]).all():
             return True
     if len(arrays) == 1:
         return bool(np.unique(arrays[0]).size == arrays[0].size)
@@ -386,22 +394,24 @@ class Scan:
         point = self._point_from_steps([d.values[0] for d in dims])
         rel_dims = [dims[i] for i in rel]
 
-        def costs(indices: Iterable[tuple[int, ...]]) -> Iterator[Cost]:
+        def costs(steps: Iterable[tuple[tuple[Any, ...], ...]]) -> Iterator[Cost]:
             # One point dict, updated in place: only the cost-relevant names change.
-            for combo in indices:
-                for d, k in zip(rel_dims, combo):
-                    for n, v in zip(d.names, d.values[k]):
+            for combo in steps:
+                for d, step in zip(rel_dims, combo):
+                    for n, v in zip(d.names, step):
                         point[n] = v
                 yield jt.estimate(point)
 
         if n_rel <= _EXACT_COST_LIMIT:
-            sample = list(costs(itertools.product(*(range(len(dims[i])) for i in rel))))
+            sample = list(costs(itertools.product(*(d.values for d in rel_dims))))
             estimated = False
             total = sum(c.seconds for c in sample) * weight
         else:
             rng = random.Random(0)
-            picks = (tuple(rng.randrange(len(dims[i])) for i in rel) for _ in range(_COST_SAMPLE))
-            sample = list(costs(picks))
+            picks = [[rng.randrange(len(d)) for d in rel_dims] for _ in range(_COST_SAMPLE)]
+            # The sampled steps of each dimension fetched at once (a long axis: one take from its array).
+            columns = [_steps_at(d.values, [p[j] for p in picks]) for j, d in enumerate(rel_dims)]
+            sample = list(costs(zip(*columns)))
             estimated = True
             total = sum(c.seconds for c in sample) / len(sample) * len(self)
         return ScanCost(

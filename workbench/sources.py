@@ -534,7 +534,8 @@ def spacing(values: Sequence[Any]) -> tuple[Literal["step", "ratio"], float] | N
     if a is None:
         return None
     steps = a[1:] - a[:-1]
-    if abs(steps.max() - steps.min()) <= 1e-9 * np.abs(steps).max():
+    hi, lo = steps.max(), steps.min()
+    if abs(hi - lo) <= 1e-9 * max(abs(hi), abs(lo)):  # the largest |step|, without an |steps| array
         return ("step", _python_scalar(steps[0]))
     if (a > 0).all() or (a < 0).all():
         ratios = a[1:] / a[:-1]
