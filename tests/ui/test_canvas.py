@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -68,3 +70,24 @@ def test_the_form_plot_changes_its_points_under_its_lock() -> None:
     assert plot.update(scan("demo", drive_freq=Linspace(0.5, 1.5, 41)))
     assert seen == [True]
     assert len(plot.line.get_xdata()) == 41
+
+
+def test_making_a_figure_leaves_the_users_pyplot_backend_alone() -> None:
+    # ipympl switches pyplot to itself when imported; a monitor in a notebook must not turn
+    # the user's inline figures into widgets (nor close them).  A fresh process: ipympl
+    # is imported only once.
+    code = """
+import matplotlib.pyplot as plt
+fig = plt.figure()
+before = plt.get_backend()
+from workbench.ui.canvas import make_figure, new_lock
+make_figure((2.0, 2.0), lock=new_lock())
+import ipympl
+assert plt.get_backend() == before, (before, plt.get_backend())
+assert plt.fignum_exists(fig.number), "the user's figure was closed"
+print(before)
+"""
+    env = {**__import__("os").environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "module://matplotlib_inline.backend_inline"

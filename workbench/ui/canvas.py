@@ -28,13 +28,39 @@ import math
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["make_figure", "new_lock", "close_tree", "Throttle"]
+
+
+@contextmanager
+def _pyplot_backend_kept() -> Iterator[None]:
+    """Import ipympl without it switching pyplot's backend.
+
+    ``import ipympl`` calls ``matplotlib.use(ipympl)`` when matplotlib is loaded
+    (what ``%matplotlib widget`` does): the user's own ``plt`` figures would
+    turn into widgets, and their open figures be closed, because a monitor
+    or an explorer was made.  Ours are built on the canvas directly and need
+    no pyplot backend.
+    """
+    import sys
+
+    if "ipympl" in sys.modules:
+        yield
+        return
+    import matplotlib
+
+    use = matplotlib.use
+    matplotlib.use = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        matplotlib.use = use
 
 
 def new_lock() -> Any:
@@ -66,7 +92,8 @@ def make_figure(
         Traits of the canvas widget to set, e.g. ``toolbar_position="top"``.
         The header and footer are hidden unless given.
     """
-    from ipympl.backend_nbagg import Canvas, FigureManager
+    with _pyplot_backend_kept():
+        from ipympl.backend_nbagg import Canvas, FigureManager
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, dpi=96, layout=layout)
