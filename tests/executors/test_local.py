@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -100,7 +101,12 @@ def test_ctrl_c_aborts_the_rest_and_says_how_to_resume(tmp_path):
     while not b.finished_ids() and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # leave nothing running for the next test
+        proc.communicate()
+        raise
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and "Traceback" not in err
     st = ScanState(b)
@@ -108,6 +114,28 @@ def test_ctrl_c_aborts_the_rest_and_says_how_to_resume(tmp_path):
     c = st.counts()
     assert c["removed"] + c["completed"] == 8 and c["removed"] > 0
     assert all("interrupted" in st.jobs[j].reason for j in st.ids("removed"))
+
+
+def test_ctrl_c_in_a_notebook_stops_the_run_and_leaves_ctrl_c_as_it_was(tmp_path):
+    # A kernel interrupt is a SIGINT to this process, the main thread running the cell.
+    b = create(scan(wbtest_jobs.counting, x=list(range(40)), sleep=0.2), tmp_path / "b")
+    before = signal.getsignal(signal.SIGINT)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(b, workers=2, progress=False)
+    finally:
+        timer.cancel()
+    assert signal.getsignal(signal.SIGINT) is before
+    st = ScanState(b)
+    st.update()
+    c = st.counts()
+    assert c["removed"] > 0 and c["removed"] + c["completed"] == 40  # stopped: 40 jobs of 0.2 s on 2 workers take 4 s
+    assert not b.finished_ids() - set(st.ids("completed"))
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C raises again once the run is over
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
 
 
 def test_background_run_can_be_stopped_and_a_second_run_is_refused(tmp_path):

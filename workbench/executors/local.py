@@ -147,6 +147,45 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
+class _CtrlC:
+    """While a run owns the main thread, Ctrl-C sets a flag that the run loop polls.
+
+    A ``KeyboardInterrupt`` raised at an arbitrary point can land inside
+    ``concurrent.futures`` while the main thread holds a future's or the pool's
+    lock; the pool's manager thread then waits for that lock forever and the run
+    never ends. The handler here only records the key press; the loop stops the
+    run at a point of its choosing and raises ``KeyboardInterrupt`` itself.
+    Off the main thread (``wait=False``) nothing is installed: Ctrl-C never
+    reaches that thread.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.pressed = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            # None: the previous handler was not set from Python; Python's own is the closest match.
+            signal.signal(signal.SIGINT, signal.default_int_handler if self._previous is None else self._previous)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    # Not fut.cancel(): Python 3.11's pool thread then fails on the cancelled
+    # futures when it sees the workers die; it marks the others broken itself.
+    for p in list(pool._processes.values()):  # noqa: SLF001 - no public way to stop running jobs
+        p.terminate()
+
+
 # ---------------------------------------------------------------------------
 # The executor
 # ---------------------------------------------------------------------------
@@ -206,6 +245,13 @@ class LocalExecutor(Executor):
         return LocalRun(lambda stop: self._run(bundle, job_ids, stop))
 
     def _run(self, bundle: Bundle, job_ids: list[str], stop: threading.Event) -> RunReport:
+        with _CtrlC() as ctrl_c:
+            report = self._run_pool(bundle, job_ids, stop, ctrl_c)
+        if ctrl_c.pressed:
+            raise KeyboardInterrupt
+        return report
+
+    def _run_pool(self, bundle: Bundle, job_ids: list[str], stop: threading.Event, ctrl_c: _CtrlC) -> RunReport:
         t0 = time.perf_counter()
         cluster = _begin_run(bundle)
         report = RunReport(cluster=cluster, submitted=len(job_ids))
@@ -225,51 +271,44 @@ class LocalExecutor(Executor):
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=len(job_ids), desc=bundle.name, unit="job")
+
+            def abort_the_rest(why: str) -> None:
+                writer.aborted([procs[j] for j in job_ids if procs[j] not in ended], f"removed by workbench: the run was {why}")
+
             with ProcessPoolExecutor(
                 max_workers=min(self.workers, len(job_ids)), mp_context=_pool_context(), initializer=_worker_init
             ) as pool:
-                try:
-                    todo = iter([(procs[j], j) for j in job_ids])
-                    # Keep the queue short so stop() and Ctrl-C take effect quickly.
-                    window = 4 * pool._max_workers  # noqa: SLF001
-                    self._fill(pool, pending, todo, window, bundle, cluster, run_function)
-                    while pending:
-                        finished, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
-                        for fut in finished:
-                            ended.add(pending.pop(fut))
-                            outcome = fut.result()
-                            if outcome.ok:
-                                report.completed += 1
-                            else:
-                                report.failed.append((outcome.job_id, outcome.error))
-                            if bar is not None:
-                                bar.update(1)
-                                if report.failed:
-                                    bar.set_postfix(failed=len(report.failed), refresh=False)
-                        if stop.is_set() and not report.interrupted:
-                            # stop(): jobs not yet started are cancelled, running ones finish.
-                            report.interrupted = True
-                            for fut in [f for f in pending if f.cancel()]:
-                                pending.pop(fut)
-                        if not report.interrupted:
-                            self._fill(pool, pending, todo, window, bundle, cluster, run_function)
-                    if report.interrupted:
-                        writer.aborted(
-                            [procs[j] for j in job_ids if procs[j] not in ended],
-                            "removed by workbench: the run was stopped",
-                        )
-                except KeyboardInterrupt:
+                todo = iter([(procs[j], j) for j in job_ids])
+                # Keep the queue short so stop() and Ctrl-C take effect quickly.
+                window = 4 * pool._max_workers  # noqa: SLF001
+                self._fill(pool, pending, todo, window, bundle, cluster, run_function)
+                while pending and not ctrl_c.pressed:
+                    finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        ended.add(pending.pop(fut))
+                        outcome = fut.result()
+                        if outcome.ok:
+                            report.completed += 1
+                        else:
+                            report.failed.append((outcome.job_id, outcome.error))
+                        if bar is not None:
+                            bar.update(1)
+                            if report.failed:
+                                bar.set_postfix(failed=len(report.failed), refresh=False)
+                    if stop.is_set() and not report.interrupted:
+                        # stop(): jobs not yet started are cancelled, running ones finish.
+                        report.interrupted = True
+                        for fut in [f for f in pending if f.cancel()]:
+                            pending.pop(fut)
+                    if not report.interrupted:
+                        self._fill(pool, pending, todo, window, bundle, cluster, run_function)
+                if ctrl_c.pressed:
                     # Ctrl-C: running jobs are killed too; their checkpoints (if any) remain.
                     report.interrupted = True
-                    # Not fut.cancel(): Python 3.11's pool thread then fails on the cancelled
-                    # futures when it sees the workers die; it marks the others broken itself.
-                    for p in list(pool._processes.values()):  # noqa: SLF001 - no public way to stop running jobs
-                        p.terminate()
-                    writer.aborted(
-                        [procs[j] for j in job_ids if procs[j] not in ended],
-                        "removed by workbench: the run was interrupted",
-                    )
-                    raise
+                    _kill_workers(pool)
+                    abort_the_rest("interrupted")
+                elif report.interrupted:
+                    abort_the_rest("stopped")
         finally:
             if bar is not None:
                 bar.close()
