@@ -41,6 +41,9 @@ RESULTS_CACHE = "results.sqlite"
 ANALYZE_NOTEBOOK = "analyze.ipynb"
 #: Pool submissions of the bundle (cluster, submit host, time, items), in order: a JSON list.
 SUBMISSIONS = "submissions.json"
+#: Held (``flock``) while a pool submission is prepared, made and recorded, so that two submissions of
+#: the bundle never take the same number or submit the same jobs: an empty file, local only.
+SUBMIT_LOCK = ".submit.lock"
 #: Items files and submit descriptions of submissions of part of the jobs: ``submissions/<n>.txt``, ``<n>.sub``.
 SUBMISSIONS_DIR = "submissions"
 #: The job states read from the event log so far, and where reading stopped (numpy ``.npz``, no pickles):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 
 import htcondor2
 import pytest
@@ -25,6 +26,7 @@ from workbench.executors.condor import (
     submissions,
 )
 from workbench.settings import RunSettings
+from workbench.submit import read_items
 from workbench.state import ScanState
 
 
@@ -71,6 +73,70 @@ def test_jobs_still_queued_are_not_submitted_twice(make_bundle, fake_schedd):
     with pytest.raises(SubmitError, match="still in the queue.*workbench remove"):
         ex.submit(b, b.job_ids[:1])
     assert len(fake_schedd.submits) == 1
+
+
+def test_two_submissions_at_once_never_submit_the_same_jobs_twice(make_bundle, schedd_class):
+    # A form and a terminal submitting the same bundle: the second waits for the first, then sees its jobs queued.
+    b = make_bundle(x=[1.0, 2.0, 3.0, 4.0])
+    inside, release = threading.Event(), threading.Event()
+
+    class SlowSchedd(schedd_class):
+        def submit(self, *args, **kw):
+            if not inside.is_set():
+                inside.set()
+                release.wait(30)
+            return super().submit(*args, **kw)
+
+    schedd = SlowSchedd()
+    outcome = {}
+
+    def submit(name, ids):
+        try:
+            outcome[name] = CondorExecutor(schedd=schedd).submit(b, ids)
+        except SubmitError as e:
+            outcome[name] = e
+
+    first = threading.Thread(target=submit, args=("first", b.job_ids))
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=submit, args=("second", b.job_ids[:2]))
+    second.start()
+    second.join(0.5)  # time enough for the second to get as far as it can while the first is in the schedd
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert outcome["first"].n == 1 and outcome["first"].count == 4
+    assert isinstance(outcome["second"], SubmitError) and "still in the queue" in str(outcome["second"])
+    assert len(schedd.submits) == 1 and [s.n for s in submissions(b)] == [1]
+
+
+def test_partial_submissions_at_once_take_their_own_numbers(make_bundle, schedd_class):
+    b = make_bundle(x=[1.0, 2.0, 3.0, 4.0])
+    inside, release = threading.Event(), threading.Event()
+
+    class SlowSchedd(schedd_class):
+        def submit(self, *args, **kw):
+            if not inside.is_set():
+                inside.set()
+                release.wait(30)
+            return super().submit(*args, **kw)
+
+    schedd = SlowSchedd()
+    first = threading.Thread(target=lambda: CondorExecutor(schedd=schedd).submit(b, b.job_ids[:2]))
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=lambda: CondorExecutor(schedd=schedd).submit(b, b.job_ids[2:]))
+    second.start()
+    second.join(0.5)
+    release.set()
+    first.join(30)
+    second.join(30)
+    subs = submissions(b)
+    assert sorted(s.n for s in subs) == [1, 2] and len({s.items for s in subs}) == 2
+    sent = {4821 + i: [it["job_id"] for it in items] for i, (_, items) in enumerate(schedd.submits)}
+    for s in subs:  # each submission's items file still lists the jobs that submission sent
+        assert [it["job_id"] for it in read_items((b.path / s.items).read_text())] == sent[s.cluster]
+    assert sorted(sent[4821] + sent[4822]) == sorted(b.job_ids)
 
 
 def test_resubmit_makes_a_new_cluster_over_just_the_failed_and_removed_items(make_bundle, fake_schedd):

@@ -27,6 +27,7 @@ Nothing here needs a pool to be tested: the schedd is injectable
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import json
 import os
@@ -35,7 +36,8 @@ import shlex
 import shutil
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,6 +125,22 @@ class Submission:
 def _record(bundle: Bundle) -> Any:
     """Read-modify-write the bundle's submissions under an exclusive lock."""
     return locked_json(bundle.path / _names.SUBMISSIONS, list)
+
+
+@contextmanager
+def _one_submission_at_a_time(bundle: Bundle) -> Iterator[None]:
+    """Hold the bundle's submit lock from the queue check to the record of the new cluster.
+
+    Without it, two processes submitting the same bundle (a form and a terminal,
+    say) both find the jobs not queued, both submit them, and both take the
+    same submission number.
+    """
+    fd = os.open(bundle.path / _names.SUBMIT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def submissions(bundle: Bundle) -> list[Submission]:
@@ -228,14 +246,19 @@ class CondorExecutor(Executor):
         ExecutorError
             There is no schedd.
         """
+        with _one_submission_at_a_time(bundle):
+            sub = self._submit_now(bundle, job_ids, state)
+        if wait:
+            self.wait(bundle)
+        return sub
+
+    def _submit_now(self, bundle: Bundle, job_ids: Sequence[str], state: ScanState | None) -> Submission:
+        """:meth:`submit` under the bundle's submit lock."""
         items, partial = self._prepare(bundle, job_ids, state)
         # The one number of this submission: it names its files and its record.
         n = len(submissions(bundle)) + 1
         submit_rel, items_rel = self._write_description(bundle, items, partial, n)
-        sub = self._submit(bundle, items, submit_rel, items_rel, n)
-        if wait:
-            self.wait(bundle)
-        return sub
+        return self._submit(bundle, items, submit_rel, items_rel, n)
 
     def _prepare(
         self, bundle: Bundle, job_ids: Sequence[str], st: ScanState | None = None
@@ -351,6 +374,11 @@ class CondorExecutor(Executor):
         """
         if job_ids is not None:
             items_for(bundle.path, job_ids)  # unknown ids: a SubmitError naming them, before anything is done
+        with _one_submission_at_a_time(bundle):
+            return self._resubmit_now(bundle, job_ids, states)
+
+    def _resubmit_now(self, bundle: Bundle, job_ids: Sequence[str] | None, states: Sequence[str] | None) -> Submission:
+        """:meth:`resubmit` under the bundle's submit lock."""
         # One state for the whole action (over SSH each read pulls the log).
         st = self.state(bundle)
         ids = list(job_ids) if job_ids is not None else st.ids(*(states or DEFAULT_STATES["resubmit"]))
@@ -363,7 +391,7 @@ class CondorExecutor(Executor):
             self._act(bundle, "remove", in_queue, "workbench: resubmitted as a new cluster", st)
             for j in in_queue:  # the log will say "removed" shortly; do not wait for it
                 st.jobs[j].state = "removed"
-        return self.submit(bundle, ids, state=st)
+        return self._submit_now(bundle, ids, st)
 
     # -- acting on jobs -------------------------------------------------------
     def state(self, bundle: Bundle) -> ScanState:

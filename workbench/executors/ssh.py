@@ -85,7 +85,7 @@ SYNC_EXCLUDE: tuple[str, ...] = (".*", "*.tmp", f"{_names.LOGS}/{_names.LOCAL_RU
 
 # Files of the local bundle that stay local: caches, sync and run records.
 # (The sync manifest and partial downloads start with "." and are left out with every hidden file.)
-_LOCAL_ONLY = frozenset({_names.STATE_CACHE, _names.RESULTS_CACHE, _names.SSH_RUNS})
+_LOCAL_ONLY = frozenset({_names.STATE_CACHE, _names.RESULTS_CACHE, _names.SSH_RUNS, _names.SUBMIT_LOCK})
 # Options of transport.connect() worth remembering so `workbench sync BUNDLE` reconnects alike
 # (paths and numbers only: no secret is ever written).
 _CONNECT_KEYS = ("user", "port", "key_filename", "known_hosts", "ssh_config", "allow_agent", "timeout")
