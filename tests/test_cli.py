@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,14 @@ def test_create_dry_then_create_run_status_results(tmp_path):
 
     status = wb("status", "scans/first", cwd=tmp_path)
     assert status.stdout.strip() == "first: 10/10 completed (100 %): 10 completed"
+
+    for only, none in (("unfinished", "unfinished"), ("failed", "failed, held, removed or interrupted")):
+        idle = wb("run", "scans/first", "--only", only, "--no-progress", cwd=tmp_path)
+        assert idle.returncode == 0, idle.stderr
+        assert f"Nothing to run: no job of scans/first is {none} (10 completed)." in idle.stdout
+        assert "workbench run scans/first --only all" in idle.stdout
+    runs = json.loads((tmp_path / "scans/first/logs/local_runs.json").read_text())
+    assert list(runs) == ["1"]  # running nothing recorded no run
 
     res = wb("results", "scans/first", "--csv", "first.csv", cwd=tmp_path)
     assert res.returncode == 0 and "Wrote 10 rows" in res.stdout

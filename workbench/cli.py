@@ -134,7 +134,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted: finished jobs are kept; run the same command again to resume.", file=sys.stderr)
         return 130
+    if not report.submitted:
+        _say_nothing_to_run(bundle, args.bundle, args.only)
+        return 0
     return _report_run(report, bundle, args.bundle)
+
+
+def _say_nothing_to_run(bundle: Any, path: str, only: str) -> None:
+    from .state import ScanState
+
+    st = ScanState(bundle)
+    st.update()
+    none = {"unfinished": "unfinished", "failed": "failed, held, removed or interrupted"}.get(only, "selected")
+    counts = ", ".join(f"{n:,} {state}" for state, n in st.counts().items() if n) or "no jobs"
+    print(f"Nothing to run: no job of {path} is {none} ({counts}).")
+    if bundle.job_ids:
+        print(f"To run every job again: workbench run {_quote(path)} --only all")
 
 
 def _report_run(report: Any, bundle: Any, path: str) -> int:

@@ -30,6 +30,8 @@ class RunReport:
     interrupted: bool = False
 
     def __str__(self) -> str:
+        if not self.submitted:
+            return "Nothing to run: no job was selected."
         what = "interrupted" if self.interrupted else "finished"
         return (
             f"Run {self.cluster} {what} in {self.seconds:.1f} s: {self.completed} of {self.submitted} job(s) "

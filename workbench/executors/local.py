@@ -245,6 +245,8 @@ class LocalExecutor(Executor):
         return LocalRun(lambda stop: self._run(bundle, job_ids, stop))
 
     def _run(self, bundle: Bundle, job_ids: list[str], stop: threading.Event) -> RunReport:
+        if not job_ids:  # nothing to do: no run is recorded
+            return RunReport(cluster=0, submitted=0)
         with _CtrlC() as ctrl_c:
             report = self._run_pool(bundle, job_ids, stop, ctrl_c)
         if ctrl_c.pressed:
@@ -265,8 +267,6 @@ class LocalExecutor(Executor):
             # The proc number is the job's index in the bundle, as on a first pool submission.
             procs = {jid: bundle.index_of(jid) for jid in job_ids}
             writer.submitted((procs[j], j) for j in job_ids)
-            if not job_ids:
-                return report
             if self.progress:
                 from tqdm.auto import tqdm
 
