@@ -138,6 +138,42 @@ def test_ctrl_c_in_a_notebook_stops_the_run_and_leaves_ctrl_c_as_it_was(tmp_path
         time.sleep(1)
 
 
+def test_interrupting_the_kernel_stops_the_run_and_running_the_cell_again_resumes(tmp_path):
+    # The notebook path for real: a Jupyter kernel runs the cell, the user presses Interrupt, then runs it again.
+    from jupyter_client.manager import start_new_kernel
+
+    b = create(scan(wbtest_jobs.counting, x=list(range(30)), sleep=0.3), tmp_path / "b")
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=env, startup_timeout=120)
+    cell = "import wbtest_jobs, workbench as wb\nprint(wb.run(wb.open_bundle('b'), workers=2, progress=False))"
+    try:
+        msg_id = kc.execute(cell)
+        deadline = time.monotonic() + 120
+        while not b.finished_ids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        km.interrupt_kernel()
+        while True:
+            reply = kc.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        st = ScanState(b)
+        st.update()
+        assert st.counts()["removed"] > 0
+
+        printed = []
+        again = kc.execute_interactive(
+            cell, timeout=120, output_hook=lambda m: printed.append(m["content"].get("text", ""))
+        )
+        assert again["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    ran = 30 - st.counts()["completed"]
+    assert f"{ran} of {ran} job(s) completed, 0 failed" in "".join(printed)
+    assert b.finished_ids() == set(b.job_ids)
+
+
 def test_background_run_can_be_stopped_and_a_second_run_is_refused(tmp_path):
     b = create(scan(wbtest_jobs.counting, x=list(range(20)), sleep=0.3), tmp_path / "b")
     handle = run(b, workers=2, progress=False, wait=False)
