@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import signal
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -49,4 +51,31 @@ counting = JobType(
     checks=(_check,),
     cost=lambda p: Cost(seconds=1.0 + p["x"] % 3, memory_mb=100 + p["x"] % 7),
     cost_uses=("x",),
+)
+
+
+def run_dying(point: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Sleeps, then kills its own process for x == die_on, the way a crash or the out-of-memory killer does."""
+    if point["sleep"]:
+        time.sleep(point["sleep"])
+    if point["x"] == point["die_on"]:
+        how = point["how"]
+        if how == "exit":
+            os._exit(3)
+        faulthandler.disable()  # pytest's would print this process's stack for SIGSEGV: a crash is expected here
+        os.kill(os.getpid(), {"kill": signal.SIGKILL, "segv": signal.SIGSEGV, "term": signal.SIGTERM}[how])
+        time.sleep(60)  # the signal arrives first
+    return {"y": point["x"] ** 2}
+
+
+dying = JobType(
+    name="wbtest-dying",
+    title="Dying (tests)",
+    params=(
+        Param("x", "int", 0),
+        Param("die_on", "int", -1),
+        Param("how", "choice", "kill", choices=("kill", "segv", "exit", "term")),
+        Param("sleep", "float", 0.0, min=0.0, scannable=False),
+    ),
+    run=run_dying,
 )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import signal
 from typing import Any
 
 import numpy as np
 
-__all__ = ["format_number", "format_duration"]
+__all__ = ["format_number", "format_duration", "describe_signal"]
 
 
 def format_number(v: Any) -> str:
@@ -35,3 +36,11 @@ def format_duration(seconds: float | None, *, digits: int | None = None) -> str:
     if s < 86400:
         return f"{s // 3600} h {s // 60 % 60:02d} min"
     return f"{s // 86400} d {s // 3600 % 24} h"
+
+
+def describe_signal(number: Any) -> str:
+    """``"signal 9 (SIGKILL)"``; without the name for a signal this system does not know."""
+    try:
+        return f"signal {number} ({signal.Signals(int(number)).name})"
+    except (ValueError, TypeError):
+        return f"signal {number}"

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["EventWriter", "format_submit", "format_execute", "format_terminated", "format_aborted"]
+__all__ = ["EventWriter", "format_submit", "format_execute", "format_terminated", "format_killed", "format_aborted"]
 
 _SEP = "...\n"
 
@@ -49,10 +49,20 @@ def _usage(seconds: float) -> str:
 
 
 def format_terminated(cluster: int, proc: int, return_value: int, seconds: float = 0.0, when: datetime | None = None) -> str:
+    return _format_end(cluster, proc, f"\t(1) Normal termination (return value {return_value})\n", seconds, when)
+
+
+def format_killed(cluster: int, proc: int, signal_number: int, seconds: float = 0.0, when: datetime | None = None) -> str:
+    """The end of a job whose process a signal killed (the out-of-memory killer, a crash in compiled code)."""
+    how = f"\t(0) Abnormal termination (signal {signal_number})\n\t(0) No core file\n"
+    return _format_end(cluster, proc, how, seconds, when)
+
+
+def _format_end(cluster: int, proc: int, how: str, seconds: float, when: datetime | None) -> str:
     u, z = _usage(seconds), _usage(0)
     return (
         f"{_head(5, cluster, proc, when)}Job terminated.\n"
-        f"\t(1) Normal termination (return value {return_value})\n"
+        f"{how}"
         f"\t\t{u}  -  Run Remote Usage\n"
         f"\t\t{z}  -  Run Local Usage\n"
         f"\t\t{u}  -  Total Remote Usage\n"
@@ -102,6 +112,9 @@ class EventWriter:
 
     def terminated(self, proc: int, return_value: int, seconds: float) -> None:
         self.write(format_terminated(self.cluster, proc, return_value, seconds))
+
+    def killed(self, proc: int, signal_number: int, seconds: float = 0.0) -> None:
+        self.write(format_killed(self.cluster, proc, signal_number, seconds))
 
     def aborted(self, procs: Iterable[int], reason: str) -> None:
         now = datetime.now()

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from . import _names
 from ._atomic import atomic_open
+from ._format import describe_signal
 from ._jsonfile import iso_epoch, read_json
 from .submit import HOLD_EXIT_SUBCODE, read_items
 
@@ -836,7 +837,7 @@ class ScanState:
                     rec.finished = t
             else:
                 rec.exit_code, rec.finished, rec.state = None, t, "failed"
-                rec.reason = f"killed by signal {get('TerminatedBySignal', '?')}"
+                rec.reason = f"killed by {describe_signal(get('TerminatedBySignal', '?'))}"
             rec.transfer = ""
         elif code == JOB_HELD:
             rec.hold_reason = str(get("HoldReason", "") or "")

@@ -114,8 +114,8 @@ def test_legacy_timestamps_and_abnormal_terminations(log_bundle):
     year = time.localtime().tm_year  # MM/DD stamps have no year; HTCondor takes the current one
     assert st.jobs[I0].submitted == local(year, 3, 14, 11, 2, 33)
     assert (st.jobs[I0].state, st.jobs[I0].host) == ("completed", "e021.example.edu")
-    assert (st.jobs[I1].state, st.jobs[I1].exit_code, st.jobs[I1].reason) == ("failed", None, "killed by signal 9")
-    assert st.jobs[I2].reason == "killed by signal 11"
+    assert (st.jobs[I1].state, st.jobs[I1].exit_code, st.jobs[I1].reason) == ("failed", None, "killed by signal 9 (SIGKILL)")
+    assert st.jobs[I2].reason == "killed by signal 11 (SIGSEGV)"
 
 
 def test_utc_and_sub_second_timestamps(log_bundle):

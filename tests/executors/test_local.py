@@ -92,6 +92,46 @@ def test_killed_half_way_then_resumed_runs_every_job_exactly_once(tmp_path, ledg
     assert (df["status"] == "completed").all() and list(df["y"]) == [x * x for x in range(n)]
 
 
+@pytest.mark.parametrize(
+    "how, reason, error",
+    [
+        ("kill", "killed by signal 9 (SIGKILL)", "killed by signal 9 (SIGKILL) after"),
+        ("segv", "killed by signal 11 (SIGSEGV)", "killed by signal 11 (SIGSEGV) after"),
+        ("exit", "", "exited with code 3 after"),
+    ],
+)
+def test_a_job_that_kills_its_process_fails_alone_and_the_run_goes_on(tmp_path, how, reason, error):
+    # The out-of-memory killer, a crash in compiled code, os._exit: the pool breaks, the run must not.
+    b = create(scan(wbtest_jobs.dying, x=list(range(12)), die_on=5, how=how, sleep=0.2), tmp_path / "b")
+    report = run(b, workers=2, progress=False)
+    dead = b.job_ids[5]
+    assert (report.completed, [j for j, _ in report.failed]) == (11, [dead])
+    assert error in report.failed[0][1]
+    assert b.finished_ids() == set(b.job_ids) - {dead}
+    st = ScanState(b, cache=False)
+    st.update()
+    assert st.counts()["completed"] == 11 and st.counts()["failed"] == 1
+    assert (st.jobs[dead].state, st.jobs[dead].reason) == ("failed", reason)
+    df = results(b).set_index("job_id")
+    assert error in df.loc[dead, "error"] and (df.drop(dead)["status"] == "completed").all()
+    if how == "kill":
+        assert "out-of-memory killer" in df.loc[dead, "error"]
+    ends = [e for e in htcondor2.JobEventLog(str(b.log_path)).events(0) if e.type == htcondor2.JobEventType.JOB_TERMINATED]
+    (end,) = [e for e in ends if e.proc == 5]
+    assert end["TerminatedNormally"] == (how == "exit")
+    assert end.get("TerminatedBySignal") == {"kill": 9, "segv": 11}.get(how)
+
+
+def test_a_job_whose_process_keeps_dying_unexplained_is_failed_and_the_run_ends(tmp_path):
+    # SIGTERM is also how the pool stops the other workers, so this death names no culprit: the run
+    # retries twice, then fails the jobs that were running rather than loop for ever.
+    b = create(scan(wbtest_jobs.dying, x=list(range(6)), die_on=2, how="term", sleep=0.1), tmp_path / "b")
+    report = run(b, workers=1, progress=False)
+    assert [j for j, _ in report.failed] == [b.job_ids[2]]
+    assert "died without a result, more than once" in report.failed[0][1]
+    assert report.completed == 5
+
+
 def test_ctrl_c_aborts_the_rest_and_says_how_to_resume(tmp_path):
     b = create(scan(wbtest_jobs.counting, x=list(range(8)), sleep=0.5), tmp_path / "b")
     env = {**os.environ, "PYTHONPATH": str(TESTS)}

@@ -9,13 +9,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .. import _names
 from .._jsonfile import locked_json, read_json, utc_now
 from ..errors import ExecutorError
+from .._format import describe_signal
 from ..eventlog import EventWriter
 from ..job import JobOutcome, run_job
 from .base import Executor, RunReport, Selection, select_jobs
@@ -117,14 +121,32 @@ def _end_run(bundle: Bundle, cluster: int) -> None:
 # ---------------------------------------------------------------------------
 # Workers
 # ---------------------------------------------------------------------------
-def _worker_init() -> None:
+# Set in each worker by _worker_init: which process runs which job, and since when
+# (shared with the parent, which reads them when a worker dies).
+_running_pid: Any = None
+_running_since: Any = None
+
+
+def _worker_init(pids: Any = None, since: Any = None) -> None:
+    global _running_pid, _running_since
     # Ctrl-C goes to the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _running_pid, _running_since = pids, since
 
 
 def _work(
-    bundle_path: str, job_id: str, input_path: str, proc: int, cluster: int, checkpoint_seconds: float, run_function: Any
+    bundle_path: str,
+    job_id: str,
+    input_path: str,
+    proc: int,
+    cluster: int,
+    checkpoint_seconds: float,
+    run_function: Any,
+    slot: int,
 ) -> JobOutcome:
+    if _running_pid is not None:
+        _running_since[slot] = time.time()
+        _running_pid[slot] = os.getpid()
     root = Path(bundle_path)
     writer = EventWriter(root / _names.LOGS / _names.EVENT_LOG, cluster)
     writer.executing(proc)
@@ -259,9 +281,6 @@ class LocalExecutor(Executor):
         report = RunReport(cluster=cluster, submitted=len(job_ids))
         writer = EventWriter(bundle.log_path, cluster)
         (bundle.path / _names.CHECKPOINTS).mkdir(exist_ok=True)
-        run_function = _notebook_run_function(bundle)
-        pending: dict[Future[JobOutcome], int] = {}
-        ended: set[int] = set()  # procs whose outcome arrived
         bar = None
         try:
             # The proc number is the job's index in the bundle, as on a first pool submission.
@@ -271,44 +290,8 @@ class LocalExecutor(Executor):
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=len(job_ids), desc=bundle.name, unit="job")
-
-            def abort_the_rest(why: str) -> None:
-                writer.aborted([procs[j] for j in job_ids if procs[j] not in ended], f"removed by workbench: the run was {why}")
-
-            with ProcessPoolExecutor(
-                max_workers=min(self.workers, len(job_ids)), mp_context=_pool_context(), initializer=_worker_init
-            ) as pool:
-                todo = iter([(procs[j], j) for j in job_ids])
-                # Keep the queue short so stop() and Ctrl-C take effect quickly.
-                window = 4 * pool._max_workers  # noqa: SLF001
-                self._fill(pool, pending, todo, window, bundle, cluster, run_function)
-                while pending and not ctrl_c.pressed:
-                    finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        ended.add(pending.pop(fut))
-                        outcome = fut.result()
-                        if outcome.ok:
-                            report.completed += 1
-                        else:
-                            report.failed.append((outcome.job_id, outcome.error))
-                        if bar is not None:
-                            bar.update(1)
-                            if report.failed:
-                                bar.set_postfix(failed=len(report.failed), refresh=False)
-                    if stop.is_set() and not report.interrupted:
-                        # stop(): jobs not yet started are cancelled, running ones finish.
-                        report.interrupted = True
-                        for fut in [f for f in pending if f.cancel()]:
-                            pending.pop(fut)
-                    if not report.interrupted:
-                        self._fill(pool, pending, todo, window, bundle, cluster, run_function)
-                if ctrl_c.pressed:
-                    # Ctrl-C: running jobs are killed too; their checkpoints (if any) remain.
-                    report.interrupted = True
-                    _kill_workers(pool)
-                    abort_the_rest("interrupted")
-                elif report.interrupted:
-                    abort_the_rest("stopped")
+            pool_run = _PoolRun(self.workers, bundle, job_ids, procs, writer, report, bar, _notebook_run_function(bundle))
+            pool_run.run(stop, ctrl_c)
         finally:
             if bar is not None:
                 bar.close()
@@ -316,24 +299,170 @@ class LocalExecutor(Executor):
             _end_run(bundle, cluster)
         return report
 
-    @staticmethod
-    def _fill(
-        pool: ProcessPoolExecutor,
-        pending: dict[Future[JobOutcome], int],
-        todo: Iterator[tuple[int, str]],
-        window: int,
+
+class _PoolRun:
+    """One run of the embedded executor: its jobs through one process pool, or several.
+
+    A job that kills its process (a crash in compiled code, the out-of-memory
+    killer, ``os._exit``) breaks a ``ProcessPoolExecutor``: every job in it
+    fails with ``BrokenProcessPool`` and the other workers are terminated. The
+    run then finds the job whose process died (each worker notes which job it
+    runs), records that job as killed, and goes on with the others in a new pool.
+    """
+
+    def __init__(
+        self,
+        workers: int,
         bundle: Bundle,
-        cluster: int,
+        job_ids: list[str],
+        procs: dict[str, int],
+        writer: EventWriter,
+        report: RunReport,
+        bar: Any,
         run_function: Any,
     ) -> None:
-        ckpt = bundle.settings.checkpoint_seconds
-        while len(pending) < window:
-            nxt = next(todo, None)
-            if nxt is None:
-                return
-            proc, jid = nxt
-            inp = str(bundle.input_path(jid))
-            pending[pool.submit(_work, str(bundle.path), jid, inp, proc, cluster, ckpt, run_function)] = proc
+        self.workers = min(workers, len(job_ids))
+        self.bundle, self.procs, self.writer, self.report, self.bar = bundle, procs, writer, report, bar
+        self.run_function = run_function
+        self.todo = deque(job_ids)
+        self.slot = {jid: k for k, jid in enumerate(job_ids)}
+        self.job_ids = job_ids
+        self.ended: set[str] = set()
+        self.ctx = _pool_context()
+        # Per job: the pid of the worker running it (0: not started) and since when.
+        self.pids = self.ctx.RawArray("i", len(job_ids))
+        self.since = self.ctx.RawArray("d", len(job_ids))
+
+    def run(self, stop: threading.Event, ctrl_c: _CtrlC) -> None:
+        unexplained = 0
+        while self.todo and not ctrl_c.pressed:
+            lost, exitcodes = self._one_pool(stop, ctrl_c)
+            if lost is None or ctrl_c.pressed:
+                break
+            killed = self._killed(lost, exitcodes)
+            if not killed:
+                # No job's process died of its own: another worker did (killed from outside).
+                # Try again; fail the started ones if it keeps happening, so the run always ends.
+                unexplained += 1
+                if unexplained >= 3:
+                    killed = {j: None for j in lost if self.pids[self.slot[j]]}
+            for jid, code in killed.items():
+                self._record_killed(jid, code)
+            for jid in reversed(lost):
+                if jid not in killed:
+                    self.pids[self.slot[jid]] = 0
+                    self.todo.appendleft(jid)
+        if ctrl_c.pressed:
+            # Ctrl-C: running jobs are killed too; their checkpoints (if any) remain.
+            self.report.interrupted = True
+            self._abort_the_rest("interrupted")
+        elif self.report.interrupted:
+            self._abort_the_rest("stopped")
+
+    def _one_pool(self, stop: threading.Event, ctrl_c: _CtrlC) -> tuple[list[str] | None, dict[int, int | None]]:
+        """Run jobs in a new pool until done, stopped, interrupted or broken.
+
+        Returns the jobs lost when a worker died (``None`` if none did) and the
+        exit codes of the pool's processes.
+        """
+        pending: dict[Future[JobOutcome], str] = {}
+        broken = False
+        with ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=self.ctx, initializer=_worker_init, initargs=(self.pids, self.since)
+        ) as pool:
+            workers = pool._processes  # noqa: SLF001 - pid -> process; shutdown() drops the pool's reference
+            try:
+                self._fill(pool, pending)
+                while pending and not ctrl_c.pressed:
+                    finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
+                    broken = any(isinstance(f.exception(), BrokenProcessPool) for f in finished)
+                    if broken:
+                        break
+                    for fut in finished:
+                        self._count(pending.pop(fut), fut.result())
+                    if stop.is_set() and not self.report.interrupted:
+                        # stop(): jobs not yet started are cancelled, running ones finish.
+                        self.report.interrupted = True
+                        self.todo.clear()
+                        for fut in [f for f in pending if f.cancel()]:
+                            pending.pop(fut)
+                    self._fill(pool, pending)
+            except BrokenProcessPool:  # from submit()
+                broken = True
+            if ctrl_c.pressed:
+                _kill_workers(pool)
+        # The pool has shut down: every future it had has its result or its error by now.
+        if not broken or ctrl_c.pressed:
+            return None, {}
+        lost = []
+        for fut, jid in pending.items():
+            if fut.done() and fut.exception() is None:
+                self._count(jid, fut.result())  # finished before the pool broke
+            else:
+                lost.append(jid)
+        return sorted(lost, key=self.slot.__getitem__), {pid: p.exitcode for pid, p in workers.items()}
+
+    def _fill(self, pool: ProcessPoolExecutor, pending: dict[Future[JobOutcome], str]) -> None:
+        """Keep a short queue (four jobs a worker), so that stop() and Ctrl-C take effect quickly."""
+        ckpt = self.bundle.settings.checkpoint_seconds
+        root = str(self.bundle.path)
+        while self.todo and len(pending) < 4 * self.workers:
+            jid = self.todo[0]
+            inp = str(self.bundle.input_path(jid))
+            fut = pool.submit(_work, root, jid, inp, self.procs[jid], self.writer.cluster, ckpt, self.run_function,
+                              self.slot[jid])  # fmt: skip
+            pending[fut] = self.todo.popleft()  # only once submitted: a broken pool refuses the submit
+
+    def _count(self, jid: str, outcome: JobOutcome) -> None:
+        self.ended.add(jid)
+        report = self.report
+        if outcome.ok:
+            report.completed += 1
+        else:
+            report.failed.append((outcome.job_id, outcome.error))
+        if self.bar is not None:
+            self.bar.update(1)
+            if report.failed:
+                self.bar.set_postfix(failed=len(report.failed), refresh=False)
+
+    def _killed(self, lost: list[str], exitcodes: dict[int, int | None]) -> dict[str, int | None]:
+        """Of the jobs ``lost`` with a broken pool, those whose own process died, with its exit code."""
+        out = {}
+        for jid in lost:
+            code = exitcodes.get(self.pids[self.slot[jid]])
+            # The pool terminates (SIGTERM) the other workers once one has died.
+            if code is not None and code != -signal.SIGTERM:
+                out[jid] = code
+        return out
+
+    def _record_killed(self, jid: str, code: int | None) -> None:
+        """Record a job whose process died: its event, its log, the run's report."""
+        k = self.slot[jid]
+        seconds = max(0.0, time.time() - self.since[k]) if self.since[k] else 0.0
+        proc = self.procs[jid]
+        if code is not None and code < 0:
+            self.writer.killed(proc, -code, seconds)
+            error = f"The job's process was killed by {describe_signal(-code)} after {seconds:.1f} s."
+            if code == -signal.SIGKILL:
+                error += (
+                    " SIGKILL usually comes from the out-of-memory killer (see `dmesg`): check how much memory "
+                    "the job needs, and run fewer jobs at once (--workers)."
+                )
+        else:
+            self.writer.terminated(proc, code if code else 1, seconds)
+            error = (
+                f"The job's process exited with code {code} after {seconds:.1f} s without a result "
+                "(os._exit, or exit() in compiled code)."
+                if code
+                else "The job's worker process died without a result, more than once; it was not run again."
+            )
+        with open(self.bundle.stderr_path(jid), "a", encoding="utf-8") as f:  # where the error column comes from
+            f.write(f"[{datetime.now().isoformat(timespec='seconds')}] job {jid} died on {socket.gethostname()}\n{error}\n")
+        self._count(jid, JobOutcome(jid, 1, seconds, error))
+
+    def _abort_the_rest(self, why: str) -> None:
+        left = [self.procs[j] for j in self.job_ids if j not in self.ended]
+        self.writer.aborted(left, f"removed by workbench: the run was {why}")
 
 
 def _notebook_run_function(bundle: Bundle) -> Any:
