@@ -142,11 +142,10 @@ def _work(
     cluster: int,
     checkpoint_seconds: float,
     run_function: Any,
-    slot: int,
 ) -> JobOutcome:
-    if _running_pid is not None:
-        _running_since[slot] = time.time()
-        _running_pid[slot] = os.getpid()
+    if _running_pid is not None:  # what the parent reads if this process dies
+        _running_since[proc] = time.time()
+        _running_pid[proc] = os.getpid()
     root = Path(bundle_path)
     writer = EventWriter(root / _names.LOGS / _names.EVENT_LOG, cluster)
     writer.executing(proc)
@@ -325,13 +324,13 @@ class _PoolRun:
         self.bundle, self.procs, self.writer, self.report, self.bar = bundle, procs, writer, report, bar
         self.run_function = run_function
         self.todo = deque(job_ids)
-        self.slot = {jid: k for k, jid in enumerate(job_ids)}
         self.job_ids = job_ids
         self.ended: set[str] = set()
         self.ctx = _pool_context()
-        # Per job: the pid of the worker running it (0: not started) and since when.
-        self.pids = self.ctx.RawArray("i", len(job_ids))
-        self.since = self.ctx.RawArray("d", len(job_ids))
+        # Per job, at its proc number: the pid of the worker running it (0: not started) and since when.
+        size = max(procs.values()) + 1
+        self.pids = self.ctx.RawArray("i", size)
+        self.since = self.ctx.RawArray("d", size)
 
     def run(self, stop: threading.Event, ctrl_c: _CtrlC) -> None:
         unexplained = 0
@@ -345,12 +344,12 @@ class _PoolRun:
                 # Try again; fail the started ones if it keeps happening, so the run always ends.
                 unexplained += 1
                 if unexplained >= 3:
-                    killed = {j: None for j in lost if self.pids[self.slot[j]]}
+                    killed = {j: None for j in lost if self.pids[self.procs[j]]}
             for jid, code in killed.items():
                 self._record_killed(jid, code)
             for jid in reversed(lost):
                 if jid not in killed:
-                    self.pids[self.slot[jid]] = 0
+                    self.pids[self.procs[jid]] = 0
                     self.todo.appendleft(jid)
         if ctrl_c.pressed:
             # Ctrl-C: running jobs are killed too; their checkpoints (if any) remain.
@@ -400,7 +399,7 @@ class _PoolRun:
                 self._count(jid, fut.result())  # finished before the pool broke
             else:
                 lost.append(jid)
-        return sorted(lost, key=self.slot.__getitem__), {pid: p.exitcode for pid, p in workers.items()}
+        return sorted(lost, key=self.procs.__getitem__), {pid: p.exitcode for pid, p in workers.items()}
 
     def _fill(self, pool: ProcessPoolExecutor, pending: dict[Future[JobOutcome], str]) -> None:
         """Keep a short queue (four jobs a worker), so that stop() and Ctrl-C take effect quickly."""
@@ -409,8 +408,7 @@ class _PoolRun:
         while self.todo and len(pending) < 4 * self.workers:
             jid = self.todo[0]
             inp = str(self.bundle.input_path(jid))
-            fut = pool.submit(_work, root, jid, inp, self.procs[jid], self.writer.cluster, ckpt, self.run_function,
-                              self.slot[jid])  # fmt: skip
+            fut = pool.submit(_work, root, jid, inp, self.procs[jid], self.writer.cluster, ckpt, self.run_function)
             pending[fut] = self.todo.popleft()  # only once submitted: a broken pool refuses the submit
 
     def _count(self, jid: str, outcome: JobOutcome) -> None:
@@ -429,7 +427,7 @@ class _PoolRun:
         """Of the jobs ``lost`` with a broken pool, those whose own process died, with its exit code."""
         out = {}
         for jid in lost:
-            code = exitcodes.get(self.pids[self.slot[jid]])
+            code = exitcodes.get(self.pids[self.procs[jid]])
             # The pool terminates (SIGTERM) the other workers once one has died.
             if code is not None and code != -signal.SIGTERM:
                 out[jid] = code
@@ -437,7 +435,7 @@ class _PoolRun:
 
     def _record_killed(self, jid: str, code: int | None) -> None:
         """Record a job whose process died: its event, its log, the run's report."""
-        k = self.slot[jid]
+        k = self.procs[jid]
         seconds = max(0.0, time.time() - self.since[k]) if self.since[k] else 0.0
         proc = self.procs[jid]
         if code is not None and code < 0:
