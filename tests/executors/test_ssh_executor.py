@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -207,6 +208,24 @@ def test_a_remote_python_without_workbench_is_a_clear_error(where, tmp_path):
     other = create(scan("demo", drive_freq=[1.0, 2.0], damping=[0.1]), tmp_path / "elsewhere" / "b")
     with pytest.raises(ExecutorError, match="holds a 'demo' bundle of 1 job"):
         ssh_run(other, **where)
+
+
+def test_ctrl_c_while_following_stops_the_remote_run_cleanly(where, tmp_path):
+    # Ctrl-C in a terminal or a notebook: SIGINT to this process while it follows (syncs) the remote run.
+    b = create(scan(wbtest_jobs.counting, x=list(range(30)), sleep=0.3), tmp_path / "b")
+    handle = ssh_run(b, **where, workers=1, wait=False)
+    before = signal.getsignal(signal.SIGINT)
+    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            handle.follow(progress=False, interval=0.3)
+    finally:
+        timer.cancel()
+    assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C behaves as before once the run is left
+    assert not runs(b)[-1].running
+    c = counts(b)  # the remote wrote abort events for what it had not finished; they were pulled
+    assert c.get("removed", 0) > 0 and c.get("completed", 0) + c["removed"] == 30, c
 
 
 def test_command_line_run_sync_and_stop(sshd, where, tmp_path, monkeypatch, capsys):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, get_args
 if TYPE_CHECKING:
     from ..bundle import Bundle
 
-__all__ = ["Executor", "RunReport", "SELECTIONS", "Selection", "check_selection", "select_jobs"]
+__all__ = ["CtrlC", "Executor", "RunReport", "SELECTIONS", "Selection", "check_selection", "select_jobs"]
 
 #: Which jobs of a bundle to run: those without a result, only failed/removed/interrupted ones, or all.
 Selection = Literal["unfinished", "failed", "all"]
@@ -37,6 +40,56 @@ class RunReport:
             f"Run {self.cluster} {what} in {self.seconds:.1f} s: {self.completed} of {self.submitted} job(s) "
             f"completed, {len(self.failed)} failed."
         )
+
+
+class CtrlC:
+    """While a run owns the main thread, Ctrl-C sets a flag instead of raising.
+
+    A ``KeyboardInterrupt`` raised at an arbitrary point can land inside
+    ``concurrent.futures`` or paramiko while the main thread holds one of their
+    locks; a helper thread then waits for that lock forever and the run never
+    ends. The handler here only sets a flag (it takes no lock: it runs in the
+    main thread, wherever that is); the loop that polls :meth:`is_set` stops
+    the run at a point of its choosing and raises ``KeyboardInterrupt``
+    itself. :meth:`is_set` and :meth:`wait` make it usable where a
+    ``threading.Event`` stops something (a sync). Off the main thread nothing
+    is installed: Ctrl-C never reaches other threads.
+    """
+
+    #: How often :meth:`wait` looks at the flag.
+    POLL = 0.05
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+        self._installed = False
+
+    def is_set(self) -> bool:
+        return self.pressed
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until Ctrl-C or ``timeout`` seconds; True once Ctrl-C was pressed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.pressed:
+            left = self.POLL if deadline is None else min(self.POLL, deadline - time.monotonic())
+            if left <= 0:
+                break
+            time.sleep(left)
+        return self.pressed
+
+    def __enter__(self) -> CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.pressed = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            # None: the previous handler was not set from Python; Python's own is the closest match.
+            signal.signal(signal.SIGINT, signal.default_int_handler if self._previous is None else self._previous)
 
 
 def check_selection(bundle: Bundle, only: Selection | Sequence[str]) -> list[str] | None:

@@ -22,7 +22,7 @@ from ..errors import ExecutorError
 from .._format import describe_signal
 from ..eventlog import EventWriter
 from ..job import JobOutcome, run_job
-from .base import Executor, RunReport, Selection, select_jobs
+from .base import CtrlC, Executor, RunReport, Selection, select_jobs
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
@@ -168,38 +168,6 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-class _CtrlC:
-    """While a run owns the main thread, Ctrl-C sets a flag that the run loop polls.
-
-    A ``KeyboardInterrupt`` raised at an arbitrary point can land inside
-    ``concurrent.futures`` while the main thread holds a future's or the pool's
-    lock; the pool's manager thread then waits for that lock forever and the run
-    never ends. The handler here only records the key press; the loop stops the
-    run at a point of its choosing and raises ``KeyboardInterrupt`` itself.
-    Off the main thread (``wait=False``) nothing is installed: Ctrl-C never
-    reaches that thread.
-    """
-
-    def __init__(self) -> None:
-        self.pressed = False
-        self._previous: Any = None
-        self._installed = False
-
-    def __enter__(self) -> _CtrlC:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.pressed = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            # None: the previous handler was not set from Python; Python's own is the closest match.
-            signal.signal(signal.SIGINT, signal.default_int_handler if self._previous is None else self._previous)
-
-
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
     # Not fut.cancel(): Python 3.11's pool thread then fails on the cancelled
     # futures when it sees the workers die; it marks the others broken itself.
@@ -268,13 +236,13 @@ class LocalExecutor(Executor):
     def _run(self, bundle: Bundle, job_ids: list[str], stop: threading.Event) -> RunReport:
         if not job_ids:  # nothing to do: no run is recorded
             return RunReport(cluster=0, submitted=0)
-        with _CtrlC() as ctrl_c:
+        with CtrlC() as ctrl_c:
             report = self._run_pool(bundle, job_ids, stop, ctrl_c)
         if ctrl_c.pressed:
             raise KeyboardInterrupt
         return report
 
-    def _run_pool(self, bundle: Bundle, job_ids: list[str], stop: threading.Event, ctrl_c: _CtrlC) -> RunReport:
+    def _run_pool(self, bundle: Bundle, job_ids: list[str], stop: threading.Event, ctrl_c: CtrlC) -> RunReport:
         t0 = time.perf_counter()
         cluster = _begin_run(bundle)
         report = RunReport(cluster=cluster, submitted=len(job_ids))
@@ -332,7 +300,7 @@ class _PoolRun:
         self.pids = self.ctx.RawArray("i", size)
         self.since = self.ctx.RawArray("d", size)
 
-    def run(self, stop: threading.Event, ctrl_c: _CtrlC) -> None:
+    def run(self, stop: threading.Event, ctrl_c: CtrlC) -> None:
         unexplained = 0
         while self.todo and not ctrl_c.pressed:
             lost, exitcodes = self._one_pool(stop, ctrl_c)
@@ -358,7 +326,7 @@ class _PoolRun:
         elif self.report.interrupted:
             self._abort_the_rest("stopped")
 
-    def _one_pool(self, stop: threading.Event, ctrl_c: _CtrlC) -> tuple[list[str] | None, dict[int, int | None]]:
+    def _one_pool(self, stop: threading.Event, ctrl_c: CtrlC) -> tuple[list[str] | None, dict[int, int | None]]:
         """Run jobs in a new pool until done, stopped, interrupted or broken.
 
         Returns the jobs lost when a worker died (``None`` if none did) and the

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _names
 from .._jsonfile import iso_epoch, locked_json, read_json, utc_now
 from ..errors import ExecutorError, TransportError
-from .base import SELECTIONS, Executor, RunReport, Selection, check_selection
+from .base import SELECTIONS, CtrlC, Executor, RunReport, Selection, check_selection
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
@@ -754,12 +754,13 @@ def _sync_pull(
     exclude: Sequence[str],
     progress: Callable[[SyncProgress], None] | None,
     verify: bool,
+    stop: Any = None,
 ) -> SyncReport:
     from ..transport.sync import RemotePath, sync
 
     remote = RemotePath(rec.host, rec.remote_dir, conn.settings.user, conn.settings.port)
     return sync(remote, bundle.path, include=include, exclude=[*SYNC_EXCLUDE, *exclude], progress=progress,
-                verify=verify, connection=conn)  # fmt: skip
+                verify=verify, connection=conn, stop=stop)  # fmt: skip
 
 
 def _latest(bundle: Bundle) -> RemoteRun:
@@ -836,12 +837,14 @@ def _sync(
     progress: Callable[[SyncProgress], None] | None = None,
     verify: bool = False,
     overrides: Mapping[str, Any] | None = None,
+    stop: Any = None,
 ) -> tuple[SyncReport, RemoteRun]:
     rec = _latest(bundle)
     with _connection_for(rec, connection, overrides or {}) as conn:
         status = _remote_status(conn, [rec]) if rec.running else {}
-        report = _sync_pull(bundle, conn, rec, include=include, exclude=exclude, progress=progress, verify=verify)
-        if rec.running:
+        report = _sync_pull(bundle, conn, rec, include=include, exclude=exclude, progress=progress, verify=verify,
+                            stop=stop)  # fmt: skip
+        if rec.running and not report.cancelled:
             lives, entry = status.get(rec.pid, (False, None))
             _adopt_cluster(bundle, rec, entry)
             if not lives:
@@ -1015,34 +1018,50 @@ class SSHRun:
         report.seconds = max(0.0, end - start) if start is not None and end is not None else 0.0
         return report
 
-    def wait(self, timeout: float | None = None, *, interval: float = 2.0, progress: bool = False) -> RunReport | None:
-        """Sync every ``interval`` seconds until the run ends; return its report (None after ``timeout``)."""
+    def wait(
+        self, timeout: float | None = None, *, interval: float = 2.0, progress: bool = False, stop: Any = None
+    ) -> RunReport | None:
+        """Sync every ``interval`` seconds until the run ends; return its report.
+
+        Returns None after ``timeout`` seconds, or once ``stop`` (a
+        ``threading.Event``, or anything with ``is_set``/``wait``) is set,
+        which also ends a sync in progress.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         bar = None
         # Short runs end soon after they start: poll quickly at first, then every `interval`.
         pause = min(interval, 0.25)
         try:
             while True:
-                self.sync()
+                self.sync(stop=stop)
                 if progress:
                     bar = self._show(bar)
                 if self.done:
                     return self.report()
+                if stop is not None and stop.is_set():
+                    return None
                 if deadline is not None and time.monotonic() >= deadline:
                     return None
-                time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic())))
+                nap = pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic()))
+                if stop is not None:
+                    stop.wait(nap)
+                else:
+                    time.sleep(nap)
                 pause = min(interval, pause * 2)
         finally:
             if bar is not None:
                 bar.close()
 
     def follow(self, *, progress: bool = True, interval: float = 2.0) -> RunReport:
-        """Wait for the end like the local executor: Ctrl-C stops the remote run (cleanly) and re-raises."""
-        try:
-            report = self.wait(interval=interval, progress=progress)
-        except KeyboardInterrupt:
+        """Wait for the end like the local executor: Ctrl-C stops the remote run (cleanly) and raises ``KeyboardInterrupt``."""
+        # Ctrl-C only sets a flag while the sync runs (see CtrlC): the sync ends between files, then the
+        # remote run is stopped over a connection no KeyboardInterrupt has cut through. A second Ctrl-C
+        # (the host does not answer, say) interrupts the stop itself.
+        with CtrlC() as ctrl_c:
+            report = self.wait(interval=interval, progress=progress, stop=ctrl_c)
+        if ctrl_c.pressed:
             self.stop()
-            raise
+            raise KeyboardInterrupt
         assert report is not None
         return report
 

@@ -1458,6 +1458,7 @@ def sync(
     connection: SSHConnection | None = None,
     retries: int = 3,
     backoff: float = 0.5,
+    stop: threading.Event | None = None,
     **connect_options: Any,
 ) -> SyncReport:
     """Mirror a remote bundle's results into ``local_dir``.
@@ -1491,6 +1492,9 @@ def sync(
     retries, backoff
         How often to reconnect and resume after a dropped connection, and the
         first pause (doubling each time).
+    stop
+        Once set, the sync ends soon, between files (``report.cancelled``):
+        what it placed is whole; the next sync goes on from there.
     **connect_options
         Passed to :func:`~workbench.transport.ssh.resolve_host` (``user``,
         ``port``, ``key_filename``, ``known_hosts``, ``ssh_config``,
@@ -1523,7 +1527,7 @@ def sync(
     conn = connection or _connection_for(remote, retries, backoff, connect_options)
     try:
         return _run(conn, remote, Path(local_dir), filt, verify=verify, progress=progress, retries=retries,
-                    backoff=backoff)  # fmt: skip
+                    backoff=backoff, stop=stop)  # fmt: skip
     finally:
         if connection is None:
             conn.close()
