@@ -231,10 +231,9 @@ def _run_over_ssh(args: argparse.Namespace, bundle: Any) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """``workbench sync BUNDLE``: pull outputs/ and logs/ of a bundle that runs remotely (SSH run or condor-ssh)."""
-    import time
-
     from .bundle import open_bundle
     from .errors import ExecutorError
+    from .executors.base import CtrlC
     from .executors.ssh import SYNC_EXCLUDE, attach, runs
     from .state import ScanState
 
@@ -269,20 +268,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
     state = ScanState(bundle)
     was_running = handle is not None and not handle.done
     try:
-        while True:
-            report = do()
-            state.update()
-            print(report.summary())
-            for line in report.errors[:5]:
-                print(f"  not yet: {line}", file=sys.stderr)
-            print(f"{bundle.name}: {state.summary()}")
-            if was_running and handle is not None and handle.done:
-                print(f"The run on {handle.record.host} has ended.")
-                was_running = False
-            if not args.every:
-                return 0
-            time.sleep(args.every)
-    except KeyboardInterrupt:
+        # Ctrl-C sets a flag (see CtrlC): a sync in progress ends between files, whole.
+        with CtrlC() as ctrl_c:
+            options["stop"] = ctrl_c
+            while not ctrl_c.pressed:
+                report = do()
+                if report.cancelled:
+                    break
+                state.update()
+                print(report.summary())
+                for line in report.errors[:5]:
+                    print(f"  not yet: {line}", file=sys.stderr)
+                print(f"{bundle.name}: {state.summary()}")
+                if was_running and handle is not None and handle.done:
+                    print(f"The run on {handle.record.host} has ended.")
+                    was_running = False
+                if not args.every:
+                    return 0
+                ctrl_c.wait(args.every)
         print("\nStopped syncing.", file=sys.stderr)
         return 0 if args.every else 130
     finally:
