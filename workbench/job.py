@@ -116,13 +116,20 @@ def write_result(outdir: Path, job_input: Mapping[str, Any], results: Mapping[st
 
 
 def _run_function(job_input: Mapping[str, Any]) -> Any:
-    from .registry import get_job_type
+    """The job's run function: registered in this process, else by the import path the bundle recorded,
+    else the job type of that name (an entry point); the first failure is the one reported."""
+    from .registry import _registered, get_job_type
 
     name = job_input.get("job_type")
+    if name in _registered:
+        return _registered[name].run
     try:
-        return get_job_type(name).run
-    except Exception:  # noqa: BLE001 - fall back to the function's own import path
         return resolve_ref(job_input["run"])
+    except Exception as e:  # noqa: BLE001 - e.g. a function of a notebook's __main__: look the job type up by name
+        try:
+            return get_job_type(name).run
+        except Exception:  # noqa: BLE001
+            raise e from None
 
 
 def run_job(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 from importlib.metadata import entry_points
 
 from .errors import JobTypeError
@@ -23,10 +25,22 @@ _BUILTIN: dict[str, str] = {
 _registered: dict[str, JobType] = {}
 
 
-def _known_refs() -> dict[str, str]:
-    refs = dict(_BUILTIN)
+@functools.lru_cache(maxsize=4)
+def _entry_point_refs(path: tuple[str, ...]) -> dict[str, str]:
+    """Job types other packages declare: reading every installed package's metadata takes tens of ms, so
+    once per ``sys.path`` (the key) and process, not once per job."""
+    refs: dict[str, str] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         refs.setdefault(ep.name, ep.value)
+    return refs
+
+
+def _known_refs(*, fresh: bool = False) -> dict[str, str]:
+    if fresh:  # a package installed since the last look
+        _entry_point_refs.cache_clear()
+    refs = dict(_BUILTIN)
+    for name, value in _entry_point_refs(tuple(sys.path)).items():
+        refs.setdefault(name, value)
     return refs
 
 
@@ -51,6 +65,8 @@ def get_job_type(name: str | JobType) -> JobType:
     if name in _registered:
         return _registered[name]
     refs = _known_refs()
+    if name not in refs:
+        refs = _known_refs(fresh=True)
     if name not in refs:
         known = sorted(set(refs) | set(_registered))
         raise JobTypeError(
