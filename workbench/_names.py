@@ -66,6 +66,12 @@ LEGACY_RESULT_SUFFIX = ".pkl"
 CHECKPOINT_EXIT_CODE = 85
 
 
+def worker_crash_name(pid: int) -> str:
+    """Where an embedded-executor worker's faulthandler writes the Python stack of a crash (in ``logs/``;
+    hidden, so never synced; read into the job's ``.err`` log and removed by the executor)."""
+    return f".worker-{pid}.crash"
+
+
 def input_name(job_id: str) -> str:
     return f"{job_id}{INPUT_SUFFIX}"
 

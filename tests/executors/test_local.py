@@ -116,6 +116,11 @@ def test_a_job_that_kills_its_process_fails_alone_and_the_run_goes_on(tmp_path, 
     assert error in df.loc[dead, "error"] and (df.drop(dead)["status"] == "completed").all()
     if how == "kill":
         assert "out-of-memory killer" in df.loc[dead, "error"]
+    log = b.stderr_path(dead).read_text()
+    if how == "segv":  # where in Python it crashed, for crashes in compiled code
+        assert "Fatal Python error: Segmentation fault" in log and "in run_dying" in log
+    assert log.rstrip().endswith(df.loc[dead, "error"])
+    assert not list((b.path / _names.LOGS).glob(".worker-*"))  # the workers' crash files are gone
     ends = [e for e in htcondor2.JobEventLog(str(b.log_path)).events(0) if e.type == htcondor2.JobEventType.JOB_TERMINATED]
     (end,) = [e for e in ends if e.proc == 5]
     assert end["TerminatedNormally"] == (how == "exit")

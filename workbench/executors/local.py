@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import signal
@@ -127,11 +128,19 @@ _running_pid: Any = None
 _running_since: Any = None
 
 
-def _worker_init(pids: Any = None, since: Any = None) -> None:
-    global _running_pid, _running_since
+_crash_file: Any = None
+
+
+def _worker_init(pids: Any = None, since: Any = None, crash_dir: str | None = None) -> None:
+    global _running_pid, _running_since, _crash_file
     # Ctrl-C goes to the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _running_pid, _running_since = pids, since
+    if crash_dir is not None:
+        # A crash in compiled code (SIGSEGV, SIGBUS, SIGABRT, ...) leaves the job's Python stack here;
+        # the parent copies it into the job's log.
+        _crash_file = open(Path(crash_dir) / _names.worker_crash_name(os.getpid()), "w")  # noqa: SIM115
+        faulthandler.enable(file=_crash_file)
 
 
 def _work(
@@ -299,6 +308,7 @@ class _PoolRun:
         size = max(procs.values()) + 1
         self.pids = self.ctx.RawArray("i", size)
         self.since = self.ctx.RawArray("d", size)
+        self.crashes: dict[int, str] = {}  # pid -> the Python stack its faulthandler wrote
 
     def run(self, stop: threading.Event, ctrl_c: CtrlC) -> None:
         unexplained = 0
@@ -335,7 +345,10 @@ class _PoolRun:
         pending: dict[Future[JobOutcome], str] = {}
         broken = False
         with ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self.ctx, initializer=_worker_init, initargs=(self.pids, self.since)
+            max_workers=self.workers,
+            mp_context=self.ctx,
+            initializer=_worker_init,
+            initargs=(self.pids, self.since, str(self.bundle.path / _names.LOGS)),
         ) as pool:
             workers = pool._processes  # noqa: SLF001 - pid -> process; shutdown() drops the pool's reference
             try:
@@ -359,6 +372,7 @@ class _PoolRun:
             if ctrl_c.pressed:
                 _kill_workers(pool)
         # The pool has shut down: every future it had has its result or its error by now.
+        self.crashes = self._crash_reports(workers)
         if not broken or ctrl_c.pressed:
             return None, {}
         lost = []
@@ -391,6 +405,20 @@ class _PoolRun:
             if report.failed:
                 self.bar.set_postfix(failed=len(report.failed), refresh=False)
 
+    def _crash_reports(self, workers: dict[int, Any]) -> dict[int, str]:
+        """What the pool's workers' faulthandlers wrote (by pid), their files removed."""
+        out = {}
+        for pid in workers:
+            path = self.bundle.path / _names.LOGS / _names.worker_crash_name(pid)
+            try:
+                text = path.read_text(errors="replace").strip()
+                path.unlink()
+            except OSError:
+                continue
+            if text:
+                out[pid] = text
+        return out
+
     def _killed(self, lost: list[str], exitcodes: dict[int, int | None]) -> dict[str, int | None]:
         """Of the jobs ``lost`` with a broken pool, those whose own process died, with its exit code."""
         out = {}
@@ -422,8 +450,12 @@ class _PoolRun:
                 if code
                 else "The job's worker process died without a result, more than once; it was not run again."
             )
-        with open(self.bundle.stderr_path(jid), "a", encoding="utf-8") as f:  # where the error column comes from
-            f.write(f"[{datetime.now().isoformat(timespec='seconds')}] job {jid} died on {socket.gethostname()}\n{error}\n")
+        stack = self.crashes.get(self.pids[k], "")
+        with open(self.bundle.stderr_path(jid), "a", encoding="utf-8") as f:  # the last line: the error column
+            f.write(f"[{datetime.now().isoformat(timespec='seconds')}] job {jid} died on {socket.gethostname()}\n")
+            if stack:
+                f.write(f"{stack}\n")
+            f.write(f"{error}\n")
         self._count(jid, JobOutcome(jid, 1, seconds, error))
 
     def _abort_the_rest(self, why: str) -> None:
