@@ -77,3 +77,20 @@ dying = JobType(
     ),
     run=run_dying,
 )
+
+
+def run_threads(point: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Reports the threads numpy's BLAS may use in this job, the OpenMP variable and the process."""
+    from threadpoolctl import threadpool_info
+
+    blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    time.sleep(point["sleep"])
+    return {"blas_threads": blas[0] if blas else -1, "omp": os.environ.get("OMP_NUM_THREADS", ""), "pid": os.getpid()}
+
+
+threads = JobType(
+    name="wbtest-threads",
+    title="Threads (tests)",
+    params=(Param("x", "int", 0), Param("sleep", "float", 0.0, min=0.0, scannable=False)),
+    run=run_threads,
+)

@@ -452,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a bundle's jobs on this machine (resumes: only unfinished jobs by default)")
     p.add_argument("bundle")
     p.add_argument("--only", choices=SELECTIONS, default="unfinished")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: as many jobs as fit the cores at request_cpus each)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--target", choices=("local", "ssh", "condor", "condor-ssh"), default=None,
                    help="where: this machine (default), a remote host over SSH, the schedd of this submit node, "

@@ -42,7 +42,8 @@ class RunSettings:
     max_retries
         Automatic releases of a job held for a transient failure.
     workers
-        Processes for the local executor (``None``: all cores).
+        Processes for the local executor (``None``: as many jobs as fit this machine's cores at
+        ``request_cpus`` each).
     host
         Remote host (``ssh`` targets), as in ``~/.ssh/config``.
     remote_dir

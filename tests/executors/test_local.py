@@ -18,9 +18,10 @@ from workbench import _names
 from workbench._jsonfile import locked_json, read_json
 from workbench.bundle import create, open_bundle
 from workbench.errors import ExecutorError
-from workbench.executors.local import run
+from workbench.executors.local import THREAD_VARIABLES, _usable_cores, run
 from workbench.results import results
 from workbench.scan import scan
+from workbench.settings import RunSettings
 from workbench.state import ScanState
 
 TESTS = Path(__file__).parent.parent
@@ -135,6 +136,33 @@ def test_a_job_whose_process_keeps_dying_unexplained_is_failed_and_the_run_ends(
     assert [j for j, _ in report.failed] == [b.job_ids[2]]
     assert "died without a result, more than once" in report.failed[0][1]
     assert report.completed == 5
+
+
+def test_each_job_gets_request_cpus_threads_as_on_a_pool(tmp_path, monkeypatch):
+    # Two workers whose BLAS each start a thread per core would oversubscribe the machine.
+    for var in THREAD_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    one = create(scan(wbtest_jobs.threads, x=list(range(4))), tmp_path / "one")
+    run(one, workers=2, progress=False)
+    df = results(one)
+    assert set(df["blas_threads"]) == {1} and set(df["omp"].astype(str)) == {"1"}
+
+    cores = _usable_cores()
+    wide = create(scan(wbtest_jobs.threads, x=list(range(4)), sleep=0.2), tmp_path / "wide",
+                  settings=RunSettings(request_cpus=cores))  # fmt: skip
+    run(wide, progress=False)  # default workers: as many jobs as fit the cores, here one
+    df = results(wide)
+    assert set(df["blas_threads"]) == {cores} and set(df["omp"].astype(str)) == {str(cores)}
+    assert df["pid"].nunique() == 1
+
+
+def test_a_thread_limit_the_user_set_is_kept(tmp_path, monkeypatch):
+    for var in THREAD_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    b = create(scan(wbtest_jobs.threads, x=list(range(2))), tmp_path / "b")
+    run(b, workers=2, progress=False)
+    assert set(results(b)["omp"].astype(str)) == {"3"}
 
 
 def test_ctrl_c_aborts_the_rest_and_says_how_to_resume(tmp_path):

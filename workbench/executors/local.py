@@ -131,11 +131,37 @@ _running_since: Any = None
 _crash_file: Any = None
 
 
-def _worker_init(pids: Any = None, since: Any = None, crash_dir: str | None = None) -> None:
+#: Environment variables that size the thread pools of numerical libraries (read when they start).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
+_thread_limits: Any = None
+
+
+def _limit_threads(threads: int) -> None:
+    """Give each job ``threads`` threads of BLAS and OpenMP, as HTCondor does with ``request_cpus``.
+
+    Without it every worker's BLAS starts a thread per core, and ``workers``
+    jobs doing linear algebra at once run several times slower than they
+    should.  A limit the user set in the environment (``OMP_NUM_THREADS``
+    and the like) is kept.
+    """
+    global _thread_limits
+    if any(os.environ.get(v) for v in THREAD_VARIABLES):
+        return
+    for v in THREAD_VARIABLES:  # libraries the job loads later, and its subprocesses
+        os.environ[v] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    _thread_limits = threadpool_limits(limits=threads)  # libraries already loaded (numpy's BLAS)
+
+
+def _worker_init(pids: Any = None, since: Any = None, crash_dir: str | None = None, threads: int | None = None) -> None:
     global _running_pid, _running_since, _crash_file
     # Ctrl-C goes to the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _running_pid, _running_since = pids, since
+    if threads is not None:
+        _limit_threads(threads)
     if crash_dir is not None:
         # A crash in compiled code (SIGSEGV, SIGBUS, SIGABRT, ...) leaves the job's Python stack here;
         # the parent copies it into the job's log.
@@ -225,15 +251,19 @@ class LocalExecutor(Executor):
     Parameters
     ----------
     workers
-        Number of processes (default: every core).
+        Number of processes (default: every core this process may use).
     progress
         Show a progress bar (tqdm; a widget in notebooks).
+
+    Each job gets the bundle's ``request_cpus`` threads of BLAS and OpenMP,
+    as on an HTCondor pool (unless ``OMP_NUM_THREADS`` or a similar variable
+    is set), so that jobs running side by side do not oversubscribe the cores.
     """
 
     name = "local"
 
     def __init__(self, workers: int | None = None, *, progress: bool = True) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or _usable_cores()
         self.progress = progress
 
     def submit(self, bundle: Bundle, job_ids: Sequence[str], *, wait: bool = True) -> RunReport | LocalRun:
@@ -348,7 +378,7 @@ class _PoolRun:
             max_workers=self.workers,
             mp_context=self.ctx,
             initializer=_worker_init,
-            initargs=(self.pids, self.since, str(self.bundle.path / _names.LOGS)),
+            initargs=(self.pids, self.since, str(self.bundle.path / _names.LOGS), self.bundle.settings.request_cpus),
         ) as pool:
             workers = pool._processes  # noqa: SLF001 - pid -> process; shutdown() drops the pool's reference
             try:
@@ -479,6 +509,19 @@ def run(
     progress: bool = True,
     wait: bool = True,
 ) -> RunReport | LocalRun:
-    """Run jobs of ``bundle`` on this machine; see :class:`LocalExecutor`."""
-    ex = LocalExecutor(workers or bundle.settings.workers, progress=progress)
+    """Run jobs of ``bundle`` on this machine; see :class:`LocalExecutor`.
+
+    ``workers`` defaults to the bundle's setting, else as many jobs as fit this
+    machine's cores at ``request_cpus`` each.
+    """
+    settings = bundle.settings
+    ex = LocalExecutor(workers or settings.workers or max(1, _usable_cores() // settings.request_cpus), progress=progress)
     return ex.submit(bundle, select_jobs(bundle, only), wait=wait)
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (a container's or ``taskset``'s share, not the whole machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -4,9 +4,10 @@ The natural scan is matrix size × block size, an autotuning sweep: which
 tiling of ``C = A @ B`` suits this machine's caches.  Each job multiplies two
 random ``size x size`` float64 matrices with :func:`workbench.kernels.matmul.matmul`,
 checks the product against numpy to a relative 1e-12 (Frobenius norm), and
-times both.  numpy's BLAS (OpenBLAS, hand-written AVX2/FMA kernels, several
-threads) is expected to be several times faster; the point is the shape of the
-scan, not beating it.
+times both.  numpy's BLAS (OpenBLAS, hand-written AVX2/FMA kernels) is expected
+to be several times faster; the point is the shape of the scan, not beating it.
+Under the executors both run on the job's ``request_cpus`` cores (one by
+default), as on an HTCondor pool; called directly, numpy's BLAS uses every core.
 
 Results
 -------
@@ -37,7 +38,8 @@ __all__ = ["matmul", "run", "TOLERANCE"]
 TOLERANCE = 1e-12
 
 #: Rates on the 2-core reference machine (tests/benchmarks/bench_kernels.py):
-#: the blocked kernel on one core, numpy's BLAS on both.
+#: the blocked kernel on one core, numpy's BLAS on both (about 37e9 on one: the
+#: estimate stays on the safe side for jobs limited to one core).
 _KERNEL_FLOPS = 5e9
 _NUMPY_FLOPS = 3e10
 
