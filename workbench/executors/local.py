@@ -355,6 +355,8 @@ class _PoolRun:
                     killed = {j: None for j in lost if self.pids[self.procs[j]]}
             for jid, code in killed.items():
                 self._record_killed(jid, code)
+            if self.report.interrupted:  # stop() was asked for: the others are not run again
+                continue
             for jid in reversed(lost):
                 if jid not in killed:
                     self.pids[self.procs[jid]] = 0
