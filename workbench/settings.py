@@ -93,7 +93,7 @@ class RunSettings:
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0):
                 raise ParameterError(f"{name} = {v!r} must be a positive number.", parameter=name)
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
-            raise ParameterError(f"workers = {self.workers!r} must be a whole number >= 1 (or None for all cores).", parameter="workers")
+            raise ParameterError(f"workers = {self.workers!r} must be a whole number >= 1 (or None: as many as fit the cores).", parameter="workers")
         if not self.python or (any(c.isspace() for c in self.python) and not self.python.startswith("/")):
             raise ParameterError(
                 f"python = {self.python!r} must be a command name without spaces (e.g. 'python3') or an absolute path.",
