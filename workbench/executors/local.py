@@ -122,18 +122,15 @@ def _end_run(bundle: Bundle, cluster: int) -> None:
 # ---------------------------------------------------------------------------
 # Workers
 # ---------------------------------------------------------------------------
-# Set in each worker by _worker_init: which process runs which job, and since when
-# (shared with the parent, which reads them when a worker dies).
-_running_pid: Any = None
-_running_since: Any = None
-
-
-_crash_file: Any = None
-
-
 #: Environment variables that size the thread pools of numerical libraries (read when they start).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
+
+# Set in each worker by _worker_init. Which process runs which job, and since when (shared memory:
+# the parent reads them when a worker dies); the file its faulthandler writes to; its thread limits.
+_running_pid: Any = None
+_running_since: Any = None
+_crash_file: Any = None
 _thread_limits: Any = None
 
 
