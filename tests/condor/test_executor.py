@@ -75,9 +75,11 @@ def test_jobs_still_queued_are_not_submitted_twice(make_bundle, fake_schedd):
     assert len(fake_schedd.submits) == 1
 
 
-def test_two_submissions_at_once_never_submit_the_same_jobs_twice(make_bundle, schedd_class):
-    # A form and a terminal submitting the same bundle: the second waits for the first, then sees its jobs queued.
-    b = make_bundle(x=[1.0, 2.0, 3.0, 4.0])
+def submit_at_once(b, schedd_class, first_ids, second_ids):
+    """Two submissions of ``b`` from two threads, the second started while the first is inside the schedd.
+
+    Returns the stand-in schedd and each submission's outcome (its Submission, or the SubmitError).
+    """
     inside, release = threading.Event(), threading.Event()
 
     class SlowSchedd(schedd_class):
@@ -96,15 +98,22 @@ def test_two_submissions_at_once_never_submit_the_same_jobs_twice(make_bundle, s
         except SubmitError as e:
             outcome[name] = e
 
-    first = threading.Thread(target=submit, args=("first", b.job_ids))
+    first = threading.Thread(target=submit, args=("first", first_ids))
     first.start()
     assert inside.wait(30)
-    second = threading.Thread(target=submit, args=("second", b.job_ids[:2]))
+    second = threading.Thread(target=submit, args=("second", second_ids))
     second.start()
     second.join(0.5)  # time enough for the second to get as far as it can while the first is in the schedd
     release.set()
     first.join(30)
     second.join(30)
+    return schedd, outcome
+
+
+def test_two_submissions_at_once_never_submit_the_same_jobs_twice(make_bundle, schedd_class):
+    # A form and a terminal submitting the same bundle: the second waits for the first, then sees its jobs queued.
+    b = make_bundle(x=[1.0, 2.0, 3.0, 4.0])
+    schedd, outcome = submit_at_once(b, schedd_class, b.job_ids, b.job_ids[:2])
     assert outcome["first"].n == 1 and outcome["first"].count == 4
     assert isinstance(outcome["second"], SubmitError) and "still in the queue" in str(outcome["second"])
     assert len(schedd.submits) == 1 and [s.n for s in submissions(b)] == [1]
@@ -112,25 +121,8 @@ def test_two_submissions_at_once_never_submit_the_same_jobs_twice(make_bundle, s
 
 def test_partial_submissions_at_once_take_their_own_numbers(make_bundle, schedd_class):
     b = make_bundle(x=[1.0, 2.0, 3.0, 4.0])
-    inside, release = threading.Event(), threading.Event()
-
-    class SlowSchedd(schedd_class):
-        def submit(self, *args, **kw):
-            if not inside.is_set():
-                inside.set()
-                release.wait(30)
-            return super().submit(*args, **kw)
-
-    schedd = SlowSchedd()
-    first = threading.Thread(target=lambda: CondorExecutor(schedd=schedd).submit(b, b.job_ids[:2]))
-    first.start()
-    assert inside.wait(30)
-    second = threading.Thread(target=lambda: CondorExecutor(schedd=schedd).submit(b, b.job_ids[2:]))
-    second.start()
-    second.join(0.5)
-    release.set()
-    first.join(30)
-    second.join(30)
+    schedd, outcome = submit_at_once(b, schedd_class, b.job_ids[:2], b.job_ids[2:])
+    assert not any(isinstance(o, SubmitError) for o in outcome.values()), outcome
     subs = submissions(b)
     assert sorted(s.n for s in subs) == [1, 2] and len({s.items for s in subs}) == 2
     sent = {4821 + i: [it["job_id"] for it in items] for i, (_, items) in enumerate(schedd.submits)}
