@@ -12,6 +12,7 @@ import pytest
 
 from workbench import registry
 from workbench.bundle import create
+from workbench.errors import JobTypeError
 from workbench.executors.local import run
 from workbench.registry import ENTRY_POINT_GROUP, get_job_type, job_types
 from workbench.results import results
@@ -38,9 +39,12 @@ cube = JobType(
 '''
 
 
-def install_plugin(site: Path, name: str, module: str) -> None:
-    """What `pip install` of a package declaring a job type leaves in site-packages: the module and its dist-info."""
-    (site / f"{module}.py").write_text(PLUGIN.replace("{name}", name))
+def install_plugin(site: Path, name: str, module: str, source: str | None = None) -> None:
+    """What `pip install` of a package declaring a job type leaves in site-packages: the module and its dist-info.
+
+    The module is the plug-in above, or ``source`` (which must define ``cube``).
+    """
+    (site / f"{module}.py").write_text(PLUGIN.replace("{name}", name) if source is None else source)
     info = site / f"{module}-1.0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
@@ -105,13 +109,8 @@ def test_the_installed_packages_are_read_once_not_once_per_job(site, monkeypatch
 
 
 def test_an_entry_point_that_is_not_a_job_type_is_refused_by_name(site):
-    (site / "wbtest_bad_plugin.py").write_text("cube = 42\n")
-    info = site / "wbtest_bad_plugin-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: wbtest_bad_plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nwbtest-bad = wbtest_bad_plugin:cube\n")
-    importlib.invalidate_caches()
-    with pytest.raises(Exception, match=r"'wbtest_bad_plugin:cube' \(job type 'wbtest-bad'\) is a int, not a JobType"):
+    install_plugin(site, "wbtest-bad", "wbtest_bad_plugin", source="cube = 42\n")
+    with pytest.raises(JobTypeError, match=r"'wbtest_bad_plugin:cube' \(job type 'wbtest-bad'\) is a int, not a JobType"):
         get_job_type("wbtest-bad")
 
 

@@ -9,8 +9,8 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
 from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _names
+from .._format import describe_signal
 from .._jsonfile import locked_json, read_json, utc_now
 from ..errors import ExecutorError
-from .._format import describe_signal
 from ..eventlog import EventWriter
 from ..job import JobOutcome, run_job
 from .base import CtrlC, Executor, RunReport, Selection, select_jobs
@@ -127,11 +127,10 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
 
 # Set in each worker by _worker_init. Which process runs which job, and since when (shared memory:
-# the parent reads them when a worker dies); the file its faulthandler writes to; its thread limits.
+# the parent reads them when a worker dies); the file its faulthandler writes to (kept open).
 _running_pid: Any = None
 _running_since: Any = None
 _crash_file: Any = None
-_thread_limits: Any = None
 
 
 def _limit_threads(threads: int) -> None:
@@ -142,28 +141,25 @@ def _limit_threads(threads: int) -> None:
     should.  A limit the user set in the environment (``OMP_NUM_THREADS``
     and the like) is kept.
     """
-    global _thread_limits
     if any(os.environ.get(v) for v in THREAD_VARIABLES):
         return
     for v in THREAD_VARIABLES:  # libraries the job loads later, and its subprocesses
         os.environ[v] = str(threads)
     from threadpoolctl import threadpool_limits
 
-    _thread_limits = threadpool_limits(limits=threads)  # libraries already loaded (numpy's BLAS)
+    threadpool_limits(limits=threads)  # libraries already loaded (numpy's BLAS); it lasts until restored
 
 
-def _worker_init(pids: Any = None, since: Any = None, crash_dir: str | None = None, threads: int | None = None) -> None:
+def _worker_init(pids: Any, since: Any, crash_dir: str, threads: int) -> None:
     global _running_pid, _running_since, _crash_file
     # Ctrl-C goes to the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _running_pid, _running_since = pids, since
-    if threads is not None:
-        _limit_threads(threads)
-    if crash_dir is not None:
-        # A crash in compiled code (SIGSEGV, SIGBUS, SIGABRT, ...) leaves the job's Python stack here;
-        # the parent copies it into the job's log.
-        _crash_file = open(Path(crash_dir) / _names.worker_crash_name(os.getpid()), "w")  # noqa: SIM115
-        faulthandler.enable(file=_crash_file)
+    _limit_threads(threads)
+    # A crash in compiled code (SIGSEGV, SIGBUS, SIGABRT, ...) leaves the job's Python stack here;
+    # the parent copies it into the job's log.
+    _crash_file = open(Path(crash_dir) / _names.worker_crash_name(os.getpid()), "w")  # noqa: SIM115
+    faulthandler.enable(file=_crash_file)
 
 
 def _work(
@@ -175,9 +171,9 @@ def _work(
     checkpoint_seconds: float,
     run_function: Any,
 ) -> JobOutcome:
-    if _running_pid is not None:  # what the parent reads if this process dies
-        _running_since[proc] = time.time()
-        _running_pid[proc] = os.getpid()
+    # What the parent reads if this process dies.
+    _running_since[proc] = time.time()
+    _running_pid[proc] = os.getpid()
     root = Path(bundle_path)
     writer = EventWriter(root / _names.LOGS / _names.EVENT_LOG, cluster)
     writer.executing(proc)
@@ -460,9 +456,8 @@ class _PoolRun:
 
     def _record_killed(self, jid: str, code: int | None) -> None:
         """Record a job whose process died: its event, its log, the run's report."""
-        k = self.procs[jid]
-        seconds = max(0.0, time.time() - self.since[k]) if self.since[k] else 0.0
         proc = self.procs[jid]
+        seconds = max(0.0, time.time() - self.since[proc]) if self.since[proc] else 0.0
         if code is not None and code < 0:
             self.writer.killed(proc, -code, seconds)
             error = f"The job's process was killed by {describe_signal(-code)} after {seconds:.1f} s."
@@ -479,7 +474,7 @@ class _PoolRun:
                 if code
                 else "The job's worker process died without a result, more than once; it was not run again."
             )
-        stack = self.crashes.get(self.pids[k], "")
+        stack = self.crashes.get(self.pids[proc], "")
         with open(self.bundle.stderr_path(jid), "a", encoding="utf-8") as f:  # the last line: the error column
             f.write(f"[{datetime.now().isoformat(timespec='seconds')}] job {jid} died on {socket.gethostname()}\n")
             if stack:

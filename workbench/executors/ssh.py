@@ -1043,10 +1043,7 @@ class SSHRun:
                 if deadline is not None and time.monotonic() >= deadline:
                     return None
                 nap = pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic()))
-                if stop is not None:
-                    stop.wait(nap)
-                else:
-                    time.sleep(nap)
+                (time.sleep if stop is None else stop.wait)(nap)
                 pause = min(interval, pause * 2)
         finally:
             if bar is not None:
