@@ -121,23 +121,75 @@ def _quote(s: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .bundle import open_bundle
-    from .executors.local import run
+    from .executors import get_target
+    from .executors import run as run_bundle
 
     bundle = open_bundle(args.bundle)
-    target = args.target or bundle.settings.target  # where it was created for, unless told otherwise
-    if target in ("condor", "condor-ssh"):
-        return _run_on_pool(args, bundle, target)
-    if target == "ssh":
-        return _run_over_ssh(args, bundle)
-    try:
-        report = run(bundle, only=args.only, workers=args.workers, progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print("\nInterrupted: finished jobs are kept; run the same command again to resume.", file=sys.stderr)
-        return 130
-    if not report.submitted:
-        _say_nothing_to_run(bundle, args.bundle, args.only)
-        return 0
+    target = args.target or bundle.settings.target or "local"  # where it was created for, unless told otherwise
+    if target == "local":
+        try:
+            report = run_bundle(bundle, "local", only=args.only, workers=args.workers, progress=not args.no_progress)
+        except KeyboardInterrupt:
+            print("\nInterrupted: finished jobs are kept; run the same command again to resume.", file=sys.stderr)
+            return 130
+        if not report.submitted:
+            _say_nothing_to_run(bundle, args.bundle, args.only)
+            return 0
+        return _report_run(report, bundle, args.bundle)
+    options = _target_options(args, bundle, target)
+    show = target == "ssh" and not args.no_progress and sys.stderr.isatty()
+
+    def upload_progress(done: int, total: int) -> None:
+        print(f"\r  uploading {done / 2**20:.1f} of {total / 2**20:.1f} MiB", end="", file=sys.stderr, flush=True)
+
+    if show:
+        options["upload_progress"] = upload_progress
+    with get_target(target).start(bundle, only=args.only, **options) as handle:
+        _say_started(handle, show)
+        if handle.target != "ssh" or args.detach:
+            path = _quote(args.bundle)
+            print(f"It runs detached. Follow it with: workbench status {path} (workbench sync {path} [--every 30] "
+                  f"brings remote results home); act on it with: workbench stop|release|remove|resubmit {path}")  # fmt: skip
+            return 0
+        try:
+            report = handle.follow(progress=not args.no_progress)
+        except KeyboardInterrupt:
+            print("\nInterrupted: the remote run was stopped; finished jobs are kept; run the same command again to resume.",
+                  file=sys.stderr)  # fmt: skip
+            return 130
     return _report_run(report, bundle, args.bundle)
+
+
+def _target_options(args: argparse.Namespace, bundle: Any, target: str) -> dict[str, Any]:
+    """The options of ``workbench run`` that ``target`` takes."""
+    options: dict[str, Any] = {}
+    if target == "ssh":
+        env: dict[str, str] = {}
+        for item in args.env or ():
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise ParameterError(f"--env {item!r} is not of the form NAME=VALUE, e.g. --env OMP_NUM_THREADS=1.")
+            env[name] = value
+        options.update(host=args.host, remote_dir=args.remote_dir, python=args.python, workers=args.workers, env=env)
+    elif target == "condor-ssh":
+        host = args.host or bundle.settings.host
+        if not host:
+            from .errors import ExecutorError
+
+            raise ExecutorError("--target condor-ssh needs the submit host: add --host HOST (as in ~/.ssh/config).")
+        options.update(host=host, remote_dir=args.remote_dir or bundle.settings.remote_dir, condor_bin=args.condor_bin)
+    return options
+
+
+def _say_started(handle: Any, upload_shown: bool) -> None:
+    if handle.target == "ssh":
+        rec, up = handle.record, handle.uploaded
+        if upload_shown and up is not None and up.files:
+            print(file=sys.stderr)
+        sent = f"uploaded {up.files:,} file(s), {up.bytes / 2**20:.1f} MiB" if up is not None and up.files else "nothing to upload"
+        print(f"Started run {rec.cluster} on {rec.host} in {rec.remote_dir} (pid {rec.pid} there; {sent}).")
+    else:
+        print(handle.record if handle.record is not None else f"Started a run on {handle.where}.")
 
 
 def _say_nothing_to_run(bundle: Any, path: str, only: str) -> None:
@@ -162,82 +214,21 @@ def _report_run(report: Any, bundle: Any, path: str) -> int:
     return 1 if report.failed else 0
 
 
-def _pool_executor(args: argparse.Namespace, bundle: Any, target: str | None = None) -> Any:
-    """The executor for ``target`` (``condor`` or ``condor-ssh``), or else the one the bundle was last submitted with."""
-    from .errors import ExecutorError
-    from .executors.condor import CondorExecutor, CondorSSHExecutor, executor_for
+def _attach(args: argparse.Namespace) -> Any:
+    """The handle of the bundle's latest run (the one lookup every command uses)."""
+    from .bundle import open_bundle
+    from .executors import attach
 
-    if target == "condor":
-        return CondorExecutor()
-    if target == "condor-ssh":
-        host = args.host or bundle.settings.host
-        if not host:
-            raise ExecutorError("--target condor-ssh needs the submit host: add --host HOST (as in ~/.ssh/config).")
-        return CondorSSHExecutor(host, remote_dir=args.remote_dir or bundle.settings.remote_dir, condor_bin=args.condor_bin)
-    ex = executor_for(bundle)
-    if ex is None:
-        raise ExecutorError(
-            f"{bundle.path} was never submitted to an HTCondor pool. Submit it first: "
-            f"workbench run {_quote(str(bundle.path))} --target condor (on a submit node), or --target condor-ssh --host HOST."
-        )
-    return ex
-
-
-def _run_on_pool(args: argparse.Namespace, bundle: Any, target: str) -> int:
-    from .executors.base import select_jobs
-
-    with _pool_executor(args, bundle, target) as ex:
-        sub = ex.submit(bundle, select_jobs(bundle, args.only))
-    print(sub)
-    print(f"Follow it with: workbench status {_quote(args.bundle)}; act on it with workbench hold/release/remove/resubmit.")
-    return 0
-
-
-def _run_over_ssh(args: argparse.Namespace, bundle: Any) -> int:
-    """``workbench run BUNDLE --target ssh --host HOST``: upload, start detached, follow (or --detach)."""
-    from .executors.ssh import SSHExecutor
-
-    env: dict[str, str] = {}
-    for item in args.env or ():
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise ParameterError(f"--env {item!r} is not of the form NAME=VALUE, e.g. --env OMP_NUM_THREADS=1.")
-        env[name] = value
-    ex = SSHExecutor(args.host, remote_dir=args.remote_dir, python=args.python, workers=args.workers, env=env)
-    show = not args.no_progress and sys.stderr.isatty()
-
-    def upload_progress(done: int, total: int) -> None:
-        print(f"\r  uploading {done / 2**20:.1f} of {total / 2**20:.1f} MiB", end="", file=sys.stderr, flush=True)
-
-    handle = ex.start(bundle, args.only, upload_progress=upload_progress if show else None)
-    with handle:
-        rec, up = handle.record, handle.uploaded
-        if show and up is not None and up.files:
-            print(file=sys.stderr)
-        sent = f"uploaded {up.files:,} file(s), {up.bytes / 2**20:.1f} MiB" if up is not None and up.files else "nothing to upload"
-        print(f"Started run {rec.cluster} on {rec.host} in {rec.remote_dir} (pid {rec.pid} there; {sent}).")
-        if args.detach:
-            print(f"It runs detached. Pull its results with: workbench sync {_quote(args.bundle)} [--every 30]; "
-                  f"stop it with: workbench stop {_quote(args.bundle)}")  # fmt: skip
-            return 0
-        try:
-            report = handle.follow(progress=not args.no_progress)
-        except KeyboardInterrupt:
-            print("\nInterrupted: the remote run was stopped; finished jobs are kept; run the same command again to resume.",
-                  file=sys.stderr)  # fmt: skip
-            return 130
-    return _report_run(report, bundle, args.bundle)
+    return attach(open_bundle(args.bundle))
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """``workbench sync BUNDLE``: pull outputs/ and logs/ of a bundle that runs remotely (SSH run or condor-ssh)."""
-    from .bundle import open_bundle
     from .errors import ExecutorError
     from .executors.base import CtrlC
-    from .executors.ssh import SYNC_EXCLUDE, attach, runs
-    from .state import ScanState
 
-    bundle = open_bundle(args.bundle)
+    handle = _attach(args)
+    bundle = handle.bundle
     options: dict[str, Any] = {"exclude": list(args.exclude or ()), "verify": args.verify}
     if args.include:
         options["include"] = list(args.include)
@@ -250,88 +241,62 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(file=sys.stderr)
 
         options["progress"] = progress
-    handle = pool = None
-    if runs(bundle):
-        handle = attach(bundle)
-        do = lambda: handle.sync(**options)  # noqa: E731
-    else:
-        from .executors.condor import CondorSSHExecutor, executor_for
-
-        pool = executor_for(bundle)
-        if not isinstance(pool, CondorSSHExecutor):
+    with handle:
+        if not handle.remote:
             raise ExecutorError(
-                f"{bundle.path} has not run on a remote host (no SSH run, no condor-ssh submission), so there is "
-                f"nowhere to sync from. Run it with: workbench run {_quote(args.bundle)} --target ssh --host HOST"
+                f"{bundle.path} last ran on {handle.where} ({handle.target}), whose results are already here, so there "
+                f"is nothing to sync. A remote run: workbench run {_quote(args.bundle)} --target ssh --host HOST"
             )
-        options["exclude"] = [*SYNC_EXCLUDE, *options["exclude"]]
-        do = lambda: pool.pull(bundle, **options)  # noqa: E731
-    state = ScanState(bundle)
-    was_running = handle is not None and not handle.done
-    try:
+        was_running = not handle.done
         # Ctrl-C sets a flag (see CtrlC): a sync in progress ends between files, whole.
         with CtrlC() as ctrl_c:
             options["stop"] = ctrl_c
             while not ctrl_c.pressed:
-                report = do()
+                report = handle.sync(**options)
                 if report.cancelled:
                     break
-                state.update()
                 print(report.summary())
                 for line in report.errors[:5]:
                     print(f"  not yet: {line}", file=sys.stderr)
-                print(f"{bundle.name}: {state.summary()}")
-                if was_running and handle is not None and handle.done:
-                    print(f"The run on {handle.record.host} has ended.")
+                print(f"{bundle.name}: {handle.state().summary()}")
+                if was_running and handle.done:
+                    print(f"The run on {handle.where} has ended.")
                     was_running = False
                 if not args.every:
                     return 0
                 ctrl_c.wait(args.every)
         print("\nStopped syncing.", file=sys.stderr)
         return 0 if args.every else 130
-    finally:
-        if handle is not None:
-            handle.close()
-        if pool is not None:
-            pool.close()
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    """``workbench stop BUNDLE``: stop its SSH run cleanly and pull what it wrote."""
-    from .bundle import open_bundle
-    from .executors.local import live_local_runs
-    from .executors.ssh import attach, runs
-    from .state import ScanState
+    """``workbench stop BUNDLE``: stop its latest run cleanly, wherever it runs, and pull what it wrote."""
+    from .errors import ExecutorError
 
-    bundle = open_bundle(args.bundle)
-    recs = runs(bundle)
-    if recs and recs[-1].running:
-        with attach(bundle) as handle:
-            report = handle.stop(args.timeout)
-            rec = handle.record
-        print(f"Run {rec.cluster} on {rec.host} has stopped; unfinished jobs were aborted.")
-        if report is not None:
-            print(report.summary())
-        st = ScanState(bundle)
-        st.update()
-        print(f"{bundle.name}: {st.summary()}")
-        print(f"Resume it with: workbench run {_quote(args.bundle)} --target ssh")
+    try:
+        handle = _attach(args)
+    except ExecutorError:
+        print(f"Nothing of {args.bundle} is running: it has not been run yet.")
         return 0
-    live = live_local_runs(bundle)
-    for c, r in live:
-        print(f"Run {c} runs on {r['host']} as process {r['pid']}: stop it with Ctrl-C in its terminal, "
-              f"or `kill -INT {r['pid']}` there.")  # fmt: skip
-    if not live:
-        print(f"Nothing of {bundle.path} is running.")
+    with handle:
+        if handle.done:
+            print(f"Nothing of {args.bundle} is running: its latest run ({handle.target} on {handle.where}) has ended.")
+            return 0
+        if handle.target == "ssh":
+            print(handle.stop(args.timeout))
+        else:
+            print(handle.stop())
+        print(f"{handle.bundle.name}: {handle.state().summary()}")
+        print(f"Resume it with: workbench run {_quote(args.bundle)}" + (f" --target {handle.target}" if handle.target != "local" else ""))
     return 0
 
 
 def cmd_pool_action(args: argparse.Namespace) -> int:
-    """``workbench hold|release|remove|resubmit BUNDLE [JOB_ID ...] [--states S]``."""
-    from .bundle import open_bundle
+    """``workbench hold|release|remove|resubmit BUNDLE [JOB_ID ...] [--states S]``, on the bundle's latest run."""
     from .errors import ExecutorError
 
-    bundle = open_bundle(args.bundle)
-    with _pool_executor(args, bundle) as ex:
+    with _attach(args) as handle:
+        bundle = handle.bundle
         ids: list[str] | None = None
         if args.jobs:
             known = set(bundle.job_ids)
@@ -340,11 +305,15 @@ def cmd_pool_action(args: argparse.Namespace) -> int:
                 raise ExecutorError(f"Job id(s) {unknown[:5]} are not in {bundle.path}; see `workbench status {_quote(args.bundle)} --jobs STATES`.")
             ids = list(args.jobs)
         elif args.states:
-            ids = ex.state(bundle).ids(*args.states.split(","))
+            if handle.remote:
+                handle.sync()
+            ids = handle.state().ids(*args.states.split(","))
         if args.command == "resubmit":
-            print(ex.resubmit(bundle, ids))
+            print(handle.resubmit(ids))
+        elif args.command == "hold":
+            print(handle.hold(ids, reason=args.reason))
         else:
-            print(getattr(ex, args.command)(bundle, ids, reason=args.reason))
+            print(getattr(handle, args.command)(ids))
     return 0
 
 
@@ -454,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", choices=SELECTIONS, default="unfinished")
     p.add_argument("--workers", type=int, default=None, help="processes (default: as many jobs as fit the cores at request_cpus each)")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--target", choices=("local", "ssh", "condor", "condor-ssh"), default=None,
+    p.add_argument("--target", default=None,
                    help="where: this machine (default), a remote host over SSH, the schedd of this submit node, "
                         "or a submit host over SSH")  # fmt: skip
     p.add_argument("--host", default=None, help="the remote host for --target ssh or condor-ssh (as in ~/.ssh/config)")
@@ -474,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_sync)
 
-    p = sub.add_parser("stop", help="stop a bundle's run on a remote host (SSH) cleanly and pull what it wrote")
+    p = sub.add_parser("stop", help="stop a bundle's latest run cleanly (here, over SSH or on a pool) and pull what it wrote")
     p.add_argument("bundle")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="then kill it (default 60)")
     p.set_defaults(func=cmd_stop)

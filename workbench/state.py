@@ -57,10 +57,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
-from . import _names
+from . import _names, runs
 from ._atomic import atomic_open
 from ._format import describe_signal
-from ._jsonfile import iso_epoch, read_json
+from ._jsonfile import iso_epoch
 from .submit import HOLD_EXIT_SUBCODE, read_items
 
 #: Seconds between full listings of ``outputs/`` (between them only jobs with new events are checked).
@@ -921,10 +921,7 @@ class ScanState:
             return
         if mtime == self._submissions_mtime:
             return
-        try:
-            subs = read_json(path, list)  # under the writers' lock: never half written
-        except ValueError:
-            return  # not JSON (damaged): try again at the next update
+        subs = runs.read_submissions(self.bundle)  # replaced whole by its writers: never half written
         self._submissions_mtime = mtime
         for index in range(self._n_submissions, len(subs)):
             sub = subs[index]
@@ -1013,9 +1010,7 @@ class ScanState:
 
     def _mark_interrupted(self, changed: set[str]) -> set[str]:
         """Jobs left idle or running by a local executor that is no longer alive."""
-        from .executors.local import dead_local_clusters
-
-        dead = {c for c in dead_local_clusters(self.bundle) if c not in self._rank}
+        dead = {c for c in runs.dead_local_clusters(self.bundle) if c not in self._rank}
         newly = dead - self._dead
         self._dead = dead
         if not dead:

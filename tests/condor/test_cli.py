@@ -41,7 +41,7 @@ def test_run_on_the_pool_then_act_on_its_jobs(make_bundle, schedd, capsys):
 def test_pool_commands_explain_what_is_missing(make_bundle, capsys):
     b = make_bundle()
     assert main(["hold", str(b.path)]) == 2
-    assert "never submitted to an HTCondor pool" in capsys.readouterr().err
+    assert "has not been run yet" in capsys.readouterr().err
     assert main(["release", str(b.path), "nope"]) == 2
     assert main(["run", str(b.path), "--target", "condor"]) == 2  # the real bindings: no schedd here
     err = capsys.readouterr().err

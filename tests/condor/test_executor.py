@@ -13,15 +13,15 @@ import threading
 import htcondor2
 import pytest
 
+import workbench as wb
 from workbench import _names
 from workbench.errors import ExecutorError, SubmitError
 from workbench.executors.condor import (
     _QUERY_ATTRS,
     QUERY_INTERVAL,
     CondorExecutor,
-    PoolActions,
+    CondorRun,
     executor_for,
-    monitor_actions,
     parse_cluster,
     submissions,
 )
@@ -280,18 +280,18 @@ def test_the_queue_is_asked_at_most_once_a_minute(make_bundle, fake_schedd):
     assert st.apply_queue(rows) == {b.job_ids[0]} and st.jobs[b.job_ids[0]].host == "slot1@e001"
 
 
-def test_the_monitor_gets_pool_actions_for_a_pool_bundle(make_bundle, fake_schedd, monkeypatch):
+def test_attach_gives_the_pool_run_of_a_submitted_bundle(make_bundle, fake_schedd):
     b = make_bundle()
-    assert monitor_actions(b) is None and executor_for(b) is None
+    assert executor_for(b) is None
+    with pytest.raises(ExecutorError, match="has not been run yet"):
+        wb.attach(b)
     CondorExecutor(schedd=fake_schedd).submit(b, b.job_ids)
-    actions = monitor_actions(b)
-    assert isinstance(actions, PoolActions) and isinstance(actions.executor, CondorExecutor)
-    actions.executor._schedd = fake_schedd
-    assert actions.remove(b.job_ids[:2]) == "Asked the pool to remove 2 job(s)."
-    assert actions.resubmit([]) == "There are no failed jobs to resubmit."
-    from workbench.monitor.actions import default_actions
-
-    assert isinstance(default_actions(b), PoolActions)
+    with wb.attach(b, schedd=fake_schedd) as run:
+        assert isinstance(run, CondorRun) and run.target == "condor" and run.cluster == 4821
+        assert not run.done  # queued according to the submission record
+        assert run.remove(b.job_ids[:2]) == "Asked the pool to remove 2 job(s)."
+        assert run.resubmit([]) == "There are no failed jobs to resubmit."
+        assert "Asked the pool to remove" in run.stop()
 
 
 def test_parse_cluster():

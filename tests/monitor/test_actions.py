@@ -1,4 +1,4 @@
-"""Which actions and sync the monitor picks for a bundle: the embedded executor's, or the pool's."""
+"""The monitor follows the bundle's latest run, whatever its target: its buttons act on it, its sync pulls it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 import workbench as wb
 from workbench import _names
 from workbench.executors import condor
-from workbench.monitor.actions import LocalActions, default_actions, default_sync
+from workbench.executors.local import LocalRun
+from workbench.monitor.actions import RunFollower
 from workbench.monitor.widget import Monitor
 
 
@@ -19,18 +20,22 @@ def record_submission(bundle: Any, **fields: Any) -> None:
     (bundle.path / _names.SUBMISSIONS).write_text(json.dumps([sub]))
 
 
-def test_local_bundles_get_the_local_actions_and_no_sync(make_bundle: Any) -> None:
+def test_a_bundle_never_run_has_no_run_to_follow_and_nothing_to_pull(make_bundle: Any) -> None:
     b = make_bundle(x=[0.0])
-    actions = default_actions(b)
-    assert isinstance(actions, LocalActions) and actions.run is None and not hasattr(actions, "release")
-    assert default_sync(b, actions) is None
+    m = Monitor(b, panels=False)
+    assert isinstance(m.actions, RunFollower) and m.run is None
+    assert m.follower.sync() is None and not m.follower.remote
+    m.refresh()
+    assert m.model.counts()["unsubmitted"] == 1 and m.remove_button.disabled and m.release_button.disabled
+    with pytest.raises(wb.errors.ExecutorError, match="has not been run yet"):
+        m.follower.resubmit(b.job_ids)
 
 
 def test_pool_bundles_get_the_pool_actions(make_bundle: Any) -> None:
     b = make_bundle(x=[0.0, 1.0, 2.0])
     record_submission(b, target="condor")
     m = Monitor(b, panels=False)
-    assert isinstance(m.actions, condor.PoolActions) and m.model.sync is None  # a local schedd: nothing to pull
+    assert isinstance(m.run, condor.CondorRun) and m.run.target == "condor" and not m.follower.remote
     m.refresh()
     assert m.model.counts()["idle"] == 3  # queued according to the submission record
     assert not m.remove_button.disabled and m.release_button.disabled
@@ -38,10 +43,13 @@ def test_pool_bundles_get_the_pool_actions(make_bundle: Any) -> None:
     m.remove_button.click()
     # No schedd here: the pool executor's error shows in the panel, nothing is raised.
     assert m.message.startswith("Removing failed:") and "schedd" in m.message
-    # A run of this kernel is a local run, whatever the bundle's past.
-    run = wb.run(b, wait=False, progress=False, workers=1)
+    # A run this kernel starts afterwards is the latest: the monitor follows it.
+    run = wb.run(b, wait=False, progress=False, workers=1, only="all")
     try:
-        assert isinstance(default_actions(b, run), LocalActions)
+        run.wait(60)
+        assert isinstance(m.run, LocalRun) and m.run.cluster == run.cluster
+        m.refresh()
+        assert m.model.counts()["completed"] == 3
     finally:
         run.wait(60)
 
@@ -52,7 +60,7 @@ def test_bundles_on_a_remote_submit_host_are_pulled_before_each_refresh(make_bun
     pulls: list[Any] = []
     monkeypatch.setattr(condor.CondorSSHExecutor, "pull", lambda self, bundle, **o: pulls.append((self.host, bundle.path)))
     m = Monitor(b, panels=False)
-    assert isinstance(m.actions, condor.PoolActions) and m.model.sync is not None
+    assert isinstance(m.run, condor.CondorRun) and m.follower.remote and m.model.sync is not None
     m.refresh()
     m.sync_now()
     assert pulls == [("submit01", b.path)] * 2

@@ -14,7 +14,8 @@ from wbtest_widgets import open_widgets
 
 import workbench as wb
 from workbench.eventlog import EventWriter, format_execute, format_submit
-from workbench.monitor.actions import FunctionActions, LocalActions
+from workbench.executors.local import LocalRun
+from workbench.monitor.actions import FunctionActions
 from workbench.monitor.model import MARKS
 from workbench.monitor.panels import MARK_COLORS, RuntimePanel, ScanPanel, UserPanel
 from workbench.monitor.widget import Monitor, active_monitors, monitor
@@ -77,11 +78,13 @@ def test_resubmit_failed_runs_them_again(make_bundle: Any, tmp_path: Path) -> No
     assert m.model.counts()["failed"] == 2 and len(m.problem_select.options) == 2
     m.problem_select.value = m.problem_select.options[0][1]
     fixed.write_text("")  # the cause is fixed: the next run succeeds
+    first = run.cluster
     m.resubmit_button.click()
     assert m.message.startswith("Resubmitted 2 job(s)")
     rerun = m.run
-    assert rerun is not run and isinstance(m.actions, LocalActions)
+    assert isinstance(rerun, LocalRun)
     watch(m, rerun)
+    assert rerun.cluster == first + 1  # a new run of the failed jobs
     assert m.model.counts()["completed"] == 3 and m.model.counts() == counts_of(b)
     assert m.problems == [] and m.problem_select.options == () and m.problem_select.layout.display == "none"
     assert m.log_html.value == "" and m.resubmit_button.disabled
@@ -113,7 +116,7 @@ def test_remove_asks_to_confirm_then_stops_the_run(make_bundle: Any) -> None:
     assert (m.model.marks == MARKS["removed"]).sum() == c["removed"]
     # nothing runs any more: Remove now says so instead of pretending
     m.remove()
-    assert "nothing the monitor can stop" in m.message
+    assert "has ended: there is nothing to remove" in m.message
 
 
 def test_release_held_calls_the_executor(make_bundle: Any) -> None:

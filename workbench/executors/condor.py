@@ -27,7 +27,6 @@ Nothing here needs a pool to be tested: the schedd is injectable
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import json
 import os
@@ -36,17 +35,18 @@ import shlex
 import shutil
 import socket
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _names
-from .._jsonfile import locked_json, read_json, utc_now
+from .. import runs as _runs
+from .._jsonfile import utc_now
 from ..errors import ExecutorError, SubmitError, TransportError
 from ..submit import items_for, items_text, render_job_script, with_items
-from .base import Executor
+from .base import Executor, RunReport
+from .handle import RunHandle, report_from_state
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
@@ -65,7 +65,9 @@ __all__ = [
     "Submission",
     "submissions",
     "executor_for",
-    "monitor_actions",
+    "CondorRun",
+    "start",
+    "attach",
     "parse_cluster",
     "QUERY_INTERVAL",
     "ACTIVE",
@@ -122,30 +124,9 @@ class Submission:
 # ---------------------------------------------------------------------------
 # The record of submissions (submissions.json)
 # ---------------------------------------------------------------------------
-def _record(bundle: Bundle) -> Any:
-    """Read-modify-write the bundle's submissions under an exclusive lock."""
-    return locked_json(bundle.path / _names.SUBMISSIONS, list)
-
-
-@contextmanager
-def _one_submission_at_a_time(bundle: Bundle) -> Iterator[None]:
-    """Hold the bundle's submit lock from the queue check to the record of the new cluster.
-
-    Without it, two processes submitting the same bundle (a form and a terminal,
-    say) both find the jobs not queued, both submit them, and both take the
-    same submission number.
-    """
-    fd = os.open(bundle.path / _names.SUBMIT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
 def submissions(bundle: Bundle) -> list[Submission]:
     """The pool submissions of ``bundle``, oldest first."""
-    return [Submission.from_dict(d) for d in read_json(bundle.path / _names.SUBMISSIONS, list)]
+    return [Submission.from_dict(d) for d in _runs.read_submissions(bundle)]
 
 
 def parse_cluster(output: str) -> tuple[int, int]:
@@ -246,7 +227,7 @@ class CondorExecutor(Executor):
         ExecutorError
             There is no schedd.
         """
-        with _one_submission_at_a_time(bundle):
+        with _runs.submission_lock(bundle):
             sub = self._submit_now(bundle, job_ids, state)
         if wait:
             self.wait(bundle)
@@ -362,8 +343,7 @@ class CondorExecutor(Executor):
         )
 
     def _remember(self, bundle: Bundle, sub: Submission) -> Submission:
-        with _record(bundle) as subs:
-            subs.append(asdict(sub))
+        _runs.add_submission(bundle, asdict(sub))
         return sub
 
     def resubmit(self, bundle: Bundle, job_ids: Sequence[str] | None = None, *, states: Sequence[str] | None = None) -> Submission:
@@ -374,7 +354,7 @@ class CondorExecutor(Executor):
         """
         if job_ids is not None:
             items_for(bundle.path, job_ids)  # unknown ids: a SubmitError naming them, before anything is done
-        with _one_submission_at_a_time(bundle):
+        with _runs.submission_lock(bundle):
             return self._resubmit_now(bundle, job_ids, states)
 
     def _resubmit_now(self, bundle: Bundle, job_ids: Sequence[str] | None, states: Sequence[str] | None) -> Submission:
@@ -815,26 +795,78 @@ def resubmit(bundle: Any, job_ids: Sequence[str] | None = None, **options: Any) 
     return _action("resubmit", bundle, job_ids, **options)
 
 
-class PoolActions:
-    """The monitor's buttons for a bundle on a pool: release held, resubmit failed, remove."""
+class CondorRun(RunHandle):
+    """A bundle's run on an HTCondor pool: its latest submission, and the executor that reaches the schedd.
 
-    def __init__(self, bundle: Bundle, executor: CondorExecutor) -> None:
-        self.bundle = bundle
+    Get one from ``wb.run(bundle, target="condor" | "condor-ssh", wait=False)``
+    or ``wb.attach(bundle)``.  Jobs are acted on through the pool (hold,
+    release, remove, resubmit); for a pool reached over SSH, :meth:`sync`
+    brings the event log and the results home.
+    """
+
+    def __init__(self, bundle: Bundle, executor: CondorExecutor, submission: Submission | None) -> None:
+        super().__init__(bundle)
         self.executor = executor
+        self.record = submission
+        self.target = executor.name
+        self.remote = isinstance(executor, CondorSSHExecutor)
 
-    def release(self, job_ids: Sequence[str]) -> str:
-        return self.executor.release(self.bundle, list(job_ids))
+    def close(self) -> None:
+        self.executor.close()
 
-    def resubmit(self, job_ids: Sequence[str]) -> str:
-        if not job_ids:
+    @property
+    def done(self) -> bool:
+        """No job of the bundle is idle, running or suspended in its pool clusters (held jobs wait for you)."""
+        pool = _pool_clusters(self.bundle)
+        st = self.state()
+        return not any(st.jobs[j].cluster in pool for j in st.ids("idle", "running", "suspended"))
+
+    def sync(self, **options: Any) -> SyncReport | None:
+        if not self.remote:
+            return None
+        assert isinstance(self.executor, CondorSSHExecutor)
+        return self.executor.pull(self.bundle, **options)
+
+    def report(self) -> RunReport:
+        sub = self.record
+        return report_from_state(self.bundle, self.state(), self.cluster, sub.time if sub else "", None)
+
+    def stop(self) -> str:
+        """Remove every job of the bundle still in the queue."""
+        return self.executor.remove(self.bundle)
+
+    def remove(self, job_ids: Sequence[str] | None = None) -> str:
+        return self.executor.remove(self.bundle, None if job_ids is None else list(job_ids))
+
+    def release(self, job_ids: Sequence[str] | None = None) -> str:
+        return self.executor.release(self.bundle, None if job_ids is None else list(job_ids))
+
+    def hold(self, job_ids: Sequence[str] | None = None, *, reason: str | None = None) -> str:
+        return self.executor.hold(self.bundle, None if job_ids is None else list(job_ids), reason=reason)
+
+    def resubmit(self, job_ids: Sequence[str] | None = None) -> str:
+        if job_ids is not None and not job_ids:
             return "There are no failed jobs to resubmit."
-        return str(self.executor.resubmit(self.bundle, list(job_ids)))
-
-    def remove(self, job_ids: Sequence[str]) -> str:
-        return self.executor.remove(self.bundle, list(job_ids))
+        self.record = self.executor.resubmit(self.bundle, None if job_ids is None else list(job_ids))
+        return str(self.record)
 
 
-def monitor_actions(bundle: Bundle) -> PoolActions | None:
-    """The monitor's actions when ``bundle`` was submitted to a pool, else ``None`` (see :mod:`workbench.monitor.actions`)."""
-    ex = executor_for(bundle)
-    return PoolActions(bundle, ex) if ex is not None else None
+def start(bundle: Bundle, *, only: Any = "unfinished", target: str = "condor", host: str | None = None,
+          **options: Any) -> CondorRun:  # fmt: skip
+    """The pool targets' start: submit the selected jobs as one new cluster."""
+    from .base import select_jobs
+
+    ex = _executor(bundle, target, host, **options)
+    try:
+        sub = ex.submit(bundle, select_jobs(bundle, only))
+    except BaseException:
+        ex.close()
+        raise
+    return CondorRun(bundle, ex, sub)
+
+
+def attach(bundle: Bundle, record: Any = None, **options: Any) -> CondorRun:
+    """The pool targets' attach: a handle on the bundle's latest submission."""
+    ex = _executor(bundle, None, None, **options)
+    subs = submissions(bundle)
+    return CondorRun(bundle, ex, subs[-1] if subs else None)

@@ -17,106 +17,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _names
+from .. import _names, runs
 from .._format import describe_signal
-from .._jsonfile import locked_json, read_json, utc_now
-from ..errors import ExecutorError
 from ..eventlog import EventWriter
 from ..job import JobOutcome, run_job
+from ..errors import ExecutorError
 from .base import CtrlC, Executor, RunReport, Selection, select_jobs
+from .handle import RunHandle
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
 
-__all__ = ["LocalExecutor", "LocalRun", "run", "dead_local_clusters", "live_local_runs"]
-
-
-# ---------------------------------------------------------------------------
-# The record of local runs (logs/local_runs.json), shared with the state reader
-# ---------------------------------------------------------------------------
-def _runs_file(bundle: Bundle) -> Any:
-    """Read-modify-write ``logs/local_runs.json`` under an exclusive lock."""
-    return locked_json(bundle.path / _names.LOGS / _names.LOCAL_RUNS, dict)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A killed process that its parent has not reaped yet still answers kill(0).
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in (b"Z", b"X")
-
-
-def _run_alive(run: dict[str, Any]) -> bool:
-    if run.get("ended"):
-        return False
-    if run.get("host") != socket.gethostname():
-        return True  # cannot tell from here; assume it is
-    return _alive(int(run["pid"]))
-
-
-def _is_ssh_run(run: dict[str, Any]) -> bool:
-    """Whether a record is a run of the SSH executor (entered under the host name ``ssh:...``; its host checks it)."""
-    return run.get("executor") == "ssh" or str(run.get("host", "")).startswith("ssh:")
-
-
-def _local_runs(bundle: Bundle) -> dict[str, dict[str, Any]]:
-    """``logs/local_runs.json`` as it stands (empty when missing or damaged)."""
-    try:
-        return read_json(bundle.path / _names.LOGS / _names.LOCAL_RUNS, dict)
-    except ValueError:
-        return {}
-
-
-def dead_local_clusters(bundle: Bundle) -> set[int]:
-    """Clusters of local runs that are no longer running (ended or killed)."""
-    return {int(c) for c, r in _local_runs(bundle).items() if not _run_alive(r)}
-
-
-def live_local_runs(bundle: Bundle) -> list[tuple[str, dict[str, Any]]]:
-    """``(cluster, record)`` of the bundle's runs by the local executor that are, or may be, alive.
-
-    Runs on another host count as alive (their pid cannot be checked from
-    here); SSH runs are left out: only their host can tell.
-    """
-    return [(c, r) for c, r in _local_runs(bundle).items() if not _is_ssh_run(r) and _run_alive(r)]
-
-
-def _begin_run(bundle: Bundle) -> int:
-    with _runs_file(bundle) as runs:
-        live = [(c, r) for c, r in runs.items() if _run_alive(r)]
-        if live:
-            c, r = live[0]
-            how = (
-                f"workbench stop {bundle.path}"
-                if _is_ssh_run(r)
-                else f"Ctrl-C in its terminal, or kill -INT {r['pid']}"
-            )
-            raise ExecutorError(
-                f"{bundle.path} is already being run by process {r['pid']} on {r['host']} (run {c}, started "
-                f"{r['started']}). Wait for it, or stop it ({how}) and run again."
-            )
-        cluster = max((int(c) for c in runs), default=0) + 1
-        runs[str(cluster)] = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started": utc_now(),
-            "ended": None,
-        }
-    return cluster
-
-
-def _end_run(bundle: Bundle, cluster: int) -> None:
-    with _runs_file(bundle) as runs:
-        runs[str(cluster)]["ended"] = utc_now()
+__all__ = ["LocalExecutor", "LocalRun", "attach", "run", "start"]
 
 
 # ---------------------------------------------------------------------------
@@ -206,17 +118,42 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
 # ---------------------------------------------------------------------------
 # The executor
 # ---------------------------------------------------------------------------
-class LocalRun:
-    """A run of the embedded executor in a background thread (``wait=False``)."""
+class LocalRun(RunHandle):
+    """A run of the embedded executor on this machine.
 
-    def __init__(self, target: Callable[[threading.Event], RunReport]) -> None:
+    Either started by this process in a background thread (``wb.run(bundle,
+    wait=False)``), or attached to a run another process records (``wb.attach``
+    after a kernel restart, or for ``workbench run`` in a terminal): then
+    :meth:`stop` sends that process SIGINT, which stops its run cleanly.
+    """
+
+    target = "local"
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        target: Callable[[threading.Event], RunReport] | None = None,
+        *,
+        record: runs.RunRecord | None = None,
+        workers: int | None = None,
+    ) -> None:
+        super().__init__(bundle)
         self._stop = threading.Event()
-        self.report: RunReport | None = None
+        self._final: RunReport | None = None
         self.error: BaseException | None = None
+        self._record = record
+        self.workers = workers
+        self._thread: threading.Thread | None = None
+        if target is not None:
+            self._start(target)
+
+    def _start(self, target: Callable[[threading.Event], RunReport]) -> None:
+        self._stop = threading.Event()
+        self._final, self.error, self._record = None, None, None
 
         def main() -> None:
             try:
-                self.report = target(self._stop)
+                self._final = target(self._stop)
             except BaseException as e:  # noqa: BLE001 - kept for wait() to re-raise in the caller's thread
                 self.error = e
 
@@ -224,18 +161,74 @@ class LocalRun:
         self._thread.start()
 
     @property
+    def record(self) -> runs.RunRecord | None:
+        recs = [r for r in runs.all_runs(self.bundle) if r.target == "local"]
+        if self._thread is not None:  # this process's run: the latest it recorded
+            mine = [r for r in recs if r.pid == os.getpid()]
+            return mine[-1] if mine else None
+        if self._record is not None:  # the attached run, as it stands now
+            same = [r for r in recs if r.cluster == self._record.cluster]
+            self._record = same[-1] if same else self._record
+        return self._record
+
+    @property
+    def where(self) -> str:
+        rec = self.record
+        return "this machine" if rec is None or rec.host == socket.gethostname() else rec.host
+
+    @property
     def done(self) -> bool:
-        return not self._thread.is_alive()
+        if self._thread is not None:
+            return not self._thread.is_alive()
+        rec = self.record
+        return rec is None or str(rec.cluster) not in {c for c, _ in runs.live_local_runs(self.bundle)}
 
-    def stop(self) -> None:
-        """Cancel jobs that have not started; running jobs finish (then :meth:`wait` returns)."""
-        self._stop.set()
+    def stop(self) -> str:
+        """Stop the run: jobs not started are removed; running jobs finish (a run of this process),
+        or are killed and recorded as removed (a run of another process, sent SIGINT)."""
+        if self._thread is not None:
+            if self.done:
+                return "Nothing to stop: the run has ended."
+            self._stop.set()
+            return "Stopping the local run: jobs that have not started will be removed."
+        rec = self.record
+        if rec is None or self.done:
+            return "Nothing to stop: no run of this bundle is going on."
+        if rec.host != socket.gethostname() or rec.pid is None:
+            raise ExecutorError(
+                f"Run {rec.cluster} of {self.bundle.path} runs on {rec.host}, not here: stop it there "
+                f"(kill -INT {rec.pid})."
+            )
+        os.kill(rec.pid, signal.SIGINT)
+        return f"Asked process {rec.pid} to stop run {rec.cluster}: unfinished jobs will be removed."
 
-    def wait(self, timeout: float | None = None) -> RunReport | None:
+    def wait(self, timeout: float | None = None, *, interval: float = 0.5, stop: Any = None) -> RunReport | None:
+        """Wait for the run to end; its report (``None`` after ``timeout``)."""
+        if self._thread is None:
+            return super().wait(timeout, interval=interval, stop=stop)
         self._thread.join(timeout)
         if self.error is not None:
             raise self.error
-        return self.report
+        return self._final if self.done else None
+
+    def report(self) -> RunReport:
+        if self._final is not None:
+            return self._final
+        return super().report()
+
+    def resubmit(self, job_ids: Sequence[str] | None = None) -> str:
+        """Run ``job_ids`` (default: failed, removed, interrupted) again, in the background of this process."""
+        if not self.done:
+            raise ExecutorError(
+                f"{self.bundle.path} is still being run; wait for the run to end, or stop it (Remove), then resubmit."
+            )
+        ids = self._rerun_ids(job_ids)
+        if not ids:
+            return "There are no failed jobs to resubmit."
+        ex = _executor_for(self.bundle, self.workers, progress=False)
+        ids = select_jobs(self.bundle, ids)
+        self._start(lambda stop: ex._run(self.bundle, ids, stop))
+        return f"Resubmitted {len(ids):,} job(s) to the local executor."
 
 
 class LocalExecutor(Executor):
@@ -263,7 +256,7 @@ class LocalExecutor(Executor):
         job_ids = list(job_ids)
         if wait:
             return self._run(bundle, job_ids, threading.Event())
-        return LocalRun(lambda stop: self._run(bundle, job_ids, stop))
+        return LocalRun(bundle, lambda stop: self._run(bundle, job_ids, stop), workers=self.workers)
 
     def _run(self, bundle: Bundle, job_ids: list[str], stop: threading.Event) -> RunReport:
         if not job_ids:  # nothing to do: no run is recorded
@@ -276,7 +269,7 @@ class LocalExecutor(Executor):
 
     def _run_pool(self, bundle: Bundle, job_ids: list[str], stop: threading.Event, ctrl_c: CtrlC) -> RunReport:
         t0 = time.perf_counter()
-        cluster = _begin_run(bundle)
+        cluster = runs.begin_local(bundle)
         report = RunReport(cluster=cluster, submitted=len(job_ids))
         writer = EventWriter(bundle.log_path, cluster)
         (bundle.path / _names.CHECKPOINTS).mkdir(exist_ok=True)
@@ -295,7 +288,8 @@ class LocalExecutor(Executor):
             if bar is not None:
                 bar.close()
             report.seconds = time.perf_counter() - t0
-            _end_run(bundle, cluster)
+            how = "interrupted" if ctrl_c.pressed else "stopped" if report.interrupted else "finished"
+            runs.end_local(bundle, cluster, how)
         return report
 
 
@@ -495,6 +489,11 @@ def _notebook_run_function(bundle: Bundle) -> Any:
     return jt.run if jt is not None else None
 
 
+def _executor_for(bundle: Bundle, workers: int | None, *, progress: bool) -> LocalExecutor:
+    settings = bundle.settings
+    return LocalExecutor(workers or settings.workers or max(1, _usable_cores() // settings.request_cpus), progress=progress)
+
+
 def run(
     bundle: Bundle,
     *,
@@ -506,11 +505,23 @@ def run(
     """Run jobs of ``bundle`` on this machine; see :class:`LocalExecutor`.
 
     ``workers`` defaults to the bundle's setting, else as many jobs as fit this
-    machine's cores at ``request_cpus`` each.
+    machine's cores at ``request_cpus`` each.  ``wait=False`` returns a
+    :class:`LocalRun` at once; the run goes on in a background thread.
     """
-    settings = bundle.settings
-    ex = LocalExecutor(workers or settings.workers or max(1, _usable_cores() // settings.request_cpus), progress=progress)
-    return ex.submit(bundle, select_jobs(bundle, only), wait=wait)
+    return _executor_for(bundle, workers, progress=progress).submit(bundle, select_jobs(bundle, only), wait=wait)
+
+
+def start(bundle: Bundle, *, only: Selection | Sequence[str] = "unfinished", workers: int | None = None,
+          progress: bool = False) -> LocalRun:  # fmt: skip
+    """The ``local`` target's start: :func:`run` with ``wait=False``."""
+    handle = run(bundle, only=only, workers=workers, progress=progress, wait=False)
+    assert isinstance(handle, LocalRun)
+    return handle
+
+
+def attach(bundle: Bundle, record: runs.RunRecord, **options: Any) -> LocalRun:
+    """The ``local`` target's attach: a handle on a run another process records."""
+    return LocalRun(bundle, record=record, workers=options.get("workers"))
 
 
 def _usable_cores() -> int:

@@ -46,7 +46,6 @@ import shlex
 import signal
 import socket
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -54,13 +53,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _names
-from .._jsonfile import iso_epoch, locked_json, read_json, utc_now
+from .. import runs as _runs
+from .._jsonfile import utc_now
 from ..errors import ExecutorError, TransportError
-from .base import SELECTIONS, CtrlC, Executor, RunReport, Selection, check_selection
+from .base import SELECTIONS, Executor, RunReport, Selection, check_selection
+from .handle import RunHandle
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
-    from ..state import JobRecord, ScanState
     from ..transport.ssh import SSHConnection, UploadReport
     from ..transport.sync import Syncer, SyncProgress, SyncReport
 
@@ -73,6 +73,7 @@ __all__ = [
     "remote_main",
     "run",
     "runs",
+    "start",
     "stop",
     "sync_bundle",
     "syncer",
@@ -159,48 +160,16 @@ class RemoteRun:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-def _records(bundle: Bundle) -> Any:
-    """Read-modify-write :data:`~workbench._names.SSH_RUNS` under an exclusive lock."""
-    return locked_json(bundle.path / _names.SSH_RUNS, list)
-
-
 def runs(bundle: Bundle | str | os.PathLike[str]) -> list[RemoteRun]:
     """The SSH runs of ``bundle``, oldest first (empty if it never ran over SSH)."""
     from ..bundle import open_bundle
 
-    b = open_bundle(bundle)
-    try:
-        data = read_json(b.path / _names.SSH_RUNS, list)
-    except ValueError as e:
-        raise ExecutorError(
-            f"{b.path / _names.SSH_RUNS} is damaged ({e}); it records where the bundle ran over SSH. "
-            "Fix or remove it (then sync with workbench.transport.sync('HOST:REMOTE_DIR', bundle.path))."
-        ) from e
-    return [RemoteRun.from_dict(d) for d in data]
+    return [RemoteRun.from_dict(d) for d in _runs.read_ssh_runs(open_bundle(bundle))]
 
 
 def _save_run(bundle: Bundle, rec: RemoteRun) -> None:
-    """Add or update ``rec`` (keyed by host, remote folder and pid) here and in ``logs/local_runs.json``."""
-    from .local import _runs_file
-
-    with _records(bundle) as recs:
-        for i, d in enumerate(recs):
-            if (d.get("host"), d.get("remote_dir"), d.get("pid")) == (rec.host, rec.remote_dir, rec.pid):
-                recs[i] = asdict(rec)
-                break
-        else:
-            recs.append(asdict(rec))
-    if rec.cluster is None:
-        return
-    with _runs_file(bundle) as local:
-        local[str(rec.cluster)] = {
-            "pid": rec.pid,
-            "host": rec.local_host,
-            "started": rec.started,
-            "ended": rec.ended,
-            "executor": "ssh",
-            "remote": f"{rec.host}:{rec.remote_dir}",
-        }
+    """Add or update ``rec`` (keyed by host, remote folder and pid) in the bundle's run records."""
+    _runs.save_ssh_run(bundle, asdict(rec))
 
 
 def _connect_record(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -401,10 +370,7 @@ _NOT_UPLOADED = frozenset(
 
 def _sanitised_local_runs(bundle: Bundle) -> bytes | None:
     """This bundle's run record with every run marked ended (none of them runs on the remote host)."""
-    try:
-        recs = read_json(bundle.path / _names.LOGS / _names.LOCAL_RUNS, dict)
-    except ValueError:
-        return None
+    recs = _runs.local_runs(bundle)
     if not recs:
         return None
     for r in recs.values():
@@ -631,7 +597,8 @@ class SSHExecutor(Executor):
             if own:
                 conn.close()
             raise
-        return SSHRun(bundle, rec, connection=conn, own_connection=own, uploaded=uploaded)
+        return SSHRun(bundle, rec, connection=conn, own_connection=own, uploaded=uploaded, env=self.env,
+                      workers=self.workers)  # fmt: skip
 
     def _launch(self, conn: SSHConnection, bundle: Bundle, host: str, remote: str, python: str, args: list[str],
                 ids: list[str] | None, connect_options: Mapping[str, Any]) -> RemoteRun:  # fmt: skip
@@ -682,9 +649,7 @@ def _indent(text: str) -> str:
 
 
 def _refuse_live_local_run(bundle: Bundle) -> None:
-    from .local import live_local_runs
-
-    for c, r in live_local_runs(bundle):
+    for c, r in _runs.live_local_runs(bundle):
         if r.get("host") == socket.gethostname():
             raise ExecutorError(
                 f"{bundle.path} is being run on this machine by process {r['pid']} (run {c}, started {r['started']}). "
@@ -874,13 +839,16 @@ def syncer(bundle: Bundle | str | os.PathLike[str], *, interval: float = 30.0, *
 # ---------------------------------------------------------------------------
 # The run handle
 # ---------------------------------------------------------------------------
-class SSHRun:
-    """A run of the SSH executor: follow it, sync it, stop it.
+class SSHRun(RunHandle):
+    """A run of the SSH executor: follow it, sync it, stop it, run failed jobs again.
 
-    Get one from :meth:`SSHExecutor.start`, :func:`run` with ``wait=False``, or
-    :func:`attach` (for a bundle's latest run, e.g. in a new session).  Close
-    it (or use ``with``) to close its connection.
+    Get one from :meth:`SSHExecutor.start`, ``wb.run(bundle, target="ssh",
+    wait=False)``, or ``wb.attach(bundle)`` (the bundle's latest run, e.g. in
+    a new session).  Close it (or use ``with``) to close its connection.
     """
+
+    target = "ssh"
+    remote = True
 
     def __init__(
         self,
@@ -890,23 +858,23 @@ class SSHRun:
         connection: SSHConnection | None = None,
         own_connection: bool = True,
         uploaded: UploadReport | None = None,
+        env: Mapping[str, str] | None = None,
+        workers: int | None = None,
     ) -> None:
-        self.bundle = bundle
+        super().__init__(bundle)
         self.record = record
         #: What the start uploaded (``files == 0`` when the remote copy had everything).
         self.uploaded = uploaded
+        #: The final sync of :meth:`stop`.
+        self.last_sync: SyncReport | None = None
+        self.env = dict(env or {})
+        self.workers = workers
         self._conn = connection
         self._own = own_connection
-        self._state: ScanState | None = None
 
-    def __repr__(self) -> str:
-        return f"<SSHRun {self.record}>"
-
-    def __enter__(self) -> SSHRun:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    @property
+    def where(self) -> str:
+        return f"{self.record.host}:{self.record.remote_dir}"
 
     def close(self) -> None:
         """Close the connection if this handle opened it (the remote run goes on)."""
@@ -916,6 +884,9 @@ class SSHRun:
 
     @property
     def connection(self) -> SSHConnection:
+        if self._conn is not None and self._own and not self._conn.connected:
+            self._conn.close()  # dropped (the host went away): open a new one
+            self._conn = None
         if self._conn is None:
             from ..transport.ssh import connect
 
@@ -947,7 +918,7 @@ class SSHRun:
             self.record = rec
         return report
 
-    def stop(self, timeout: float = 60.0) -> SyncReport | None:
+    def stop(self, timeout: float = 60.0) -> str:
         """Stop the remote executor cleanly and pull what it wrote.
 
         Sends SIGINT: the remote executor stops its jobs, writes abort events
@@ -957,12 +928,13 @@ class SSHRun:
 
         Returns
         -------
-        SyncReport or None
-            The final sync, or None when the run had already ended.
+        str
+            What happened, for people; the final sync is :attr:`last_sync`.
         """
         rec = self.record
+        self.last_sync = None
         if not rec.running:
-            return None
+            return f"Nothing to stop: run {rec.cluster} on {rec.host} has ended."
         lives, _ = _remote_status(self.connection, [rec]).get(rec.pid, (False, None))
         if lives:
             p = int(rec.pid)
@@ -985,106 +957,27 @@ class SSHRun:
                     RuntimeWarning,
                     stacklevel=2,
                 )
-        return self.sync()
+        self.last_sync = self.sync()
+        return f"Run {rec.cluster} on {rec.host} has stopped; unfinished jobs were removed. {self.last_sync.summary()}"
 
-    def state(self) -> ScanState:
-        """The local bundle's job states (updated; call :meth:`sync` first for the latest)."""
-        from ..state import ScanState
-
-        if self._state is None:
-            self._state = ScanState(self.bundle)
-        self._state.update()
-        return self._state
-
-    def _jobs(self) -> list[JobRecord]:
-        """This run's jobs in the local bundle's state (none before the run has its cluster)."""
-        c = self.record.cluster
-        return [r for r in self.state().jobs.values() if c is not None and r.cluster == c]
-
-    def report(self) -> RunReport:
-        """What this run did, from the synced event log and outputs."""
-        c = self.record.cluster
-        mine = self._jobs()
-        report = RunReport(cluster=c if c is not None else 0, submitted=len(mine))
-        for r in mine:
-            if r.state == "completed":
-                report.completed += 1
-            elif r.state == "failed":
-                report.failed.append((r.job_id, _last_error(self.bundle, r.job_id, r.exit_code)))
-            elif r.state in ("removed", "interrupted"):
-                report.interrupted = True
-        start = iso_epoch(self.record.started)
-        end = iso_epoch(self.record.ended) if self.record.ended else time.time()
-        report.seconds = max(0.0, end - start) if start is not None and end is not None else 0.0
-        return report
-
-    def wait(
-        self, timeout: float | None = None, *, interval: float = 2.0, progress: bool = False, stop: Any = None
-    ) -> RunReport | None:
-        """Sync every ``interval`` seconds until the run ends; return its report.
-
-        Returns None after ``timeout`` seconds, or once ``stop`` (a
-        ``threading.Event``, or anything with ``is_set``/``wait``) is set,
-        which also ends a sync in progress.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        bar = None
-        # Short runs end soon after they start: poll quickly at first, then every `interval`.
-        pause = min(interval, 0.25)
-        try:
-            while True:
-                self.sync(stop=stop)
-                if progress:
-                    bar = self._show(bar)
-                if self.done:
-                    return self.report()
-                if stop is not None and stop.is_set():
-                    return None
-                if deadline is not None and time.monotonic() >= deadline:
-                    return None
-                nap = pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic()))
-                (time.sleep if stop is None else stop.wait)(nap)
-                pause = min(interval, pause * 2)
-        finally:
-            if bar is not None:
-                bar.close()
-
-    def follow(self, *, progress: bool = True, interval: float = 2.0) -> RunReport:
-        """Wait for the end like the local executor: Ctrl-C stops the remote run (cleanly) and raises ``KeyboardInterrupt``."""
-        # Ctrl-C only sets a flag while the sync runs (see CtrlC): the sync ends between files, then the
-        # remote run is stopped over a connection no KeyboardInterrupt has cut through. A second Ctrl-C
-        # (the host does not answer, say) interrupts the stop itself.
-        with CtrlC() as ctrl_c:
-            report = self.wait(interval=interval, progress=progress, stop=ctrl_c)
-        if ctrl_c.pressed:
-            self.stop()
-            raise KeyboardInterrupt
-        assert report is not None
-        return report
-
-    def _show(self, bar: Any) -> Any:
-        from tqdm.auto import tqdm
-
-        mine = [r.state for r in self._jobs()]
-        done = sum(s in ("completed", "failed", "removed", "interrupted") for s in mine)
-        failed = sum(s == "failed" for s in mine)
-        if bar is None:
-            bar = tqdm(total=len(mine) or None, desc=f"{self.bundle.name} on {self.record.host}", unit="job")
-        if mine and bar.total != len(mine):
-            bar.total = len(mine)
-        bar.n = done
-        if failed:
-            bar.set_postfix(failed=failed, refresh=False)
-        bar.refresh()
-        return bar
-
-
-def _last_error(bundle: Bundle, job_id: str, exit_code: int | None) -> str:
-    try:
-        lines = [ln.strip() for ln in bundle.stderr_path(job_id).read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        lines = []
-    return lines[-1] if lines else f"exit code {exit_code}"
+    def resubmit(self, job_ids: Sequence[str] | None = None) -> str:
+        """Run ``job_ids`` (default: failed, held, removed, interrupted) again on the same host, as a new run."""
+        if not self.done and self.alive():
+            raise ExecutorError(
+                f"{self.bundle.path} is still running on {self.record.host}; wait for the run to end, or stop it "
+                "(Remove), then resubmit."
+            )
+        self.sync()
+        ids = self._rerun_ids(job_ids)
+        if not ids:
+            return "There are no failed jobs to resubmit."
+        rec = self.record
+        remote_dir = rec.remote_dir.rsplit("/", 1)[0] or "/"
+        ex = SSHExecutor(rec.host, remote_dir=remote_dir, python=rec.python, workers=self.workers, env=self.env,
+                         connection=self.connection, **rec.connect)  # fmt: skip
+        new = ex.start(self.bundle, ids)
+        self.record = new.record
+        return f"Resubmitted {len(ids):,} job(s) as run {new.record.cluster} on {rec.host}."
 
 
 # ---------------------------------------------------------------------------
@@ -1125,21 +1018,43 @@ def run(
     return ex.submit(b, only, wait=wait)
 
 
-def attach(bundle: Bundle | str | os.PathLike[str], *, connection: SSHConnection | None = None,
+def start(
+    bundle: Bundle,
+    *,
+    only: Selection | Sequence[str] = "unfinished",
+    host: str | None = None,
+    remote_dir: str | None = None,
+    python: str | None = None,
+    workers: int | None = None,
+    env: Mapping[str, str] | None = None,
+    connection: SSHConnection | None = None,
+    upload_progress: Callable[[int, int], None] | None = None,
+    **connect_options: Any,
+) -> SSHRun:
+    """The ``ssh`` target's start: upload, start detached, return the handle (see :meth:`SSHExecutor.start`)."""
+    ex = SSHExecutor(host, remote_dir=remote_dir, python=python, workers=workers, env=env, connection=connection,
+                     **connect_options)  # fmt: skip
+    return ex.start(bundle, only, upload_progress=upload_progress)
+
+
+def attach(bundle: Bundle | str | os.PathLike[str], record: Any = None, *, connection: SSHConnection | None = None,
            **connect_options: Any) -> SSHRun:  # fmt: skip
-    """A handle to the bundle's latest SSH run (running or not), e.g. after restarting the notebook."""
+    """A handle to the bundle's latest SSH run (or the one ``record`` names), e.g. after restarting the notebook."""
     from ..bundle import open_bundle
 
     b = open_bundle(bundle)
     rec = _latest(b)
+    if record is not None:
+        details = getattr(record, "details", record)
+        rec = RemoteRun.from_dict(details) if details else rec
     if connect_options:
         rec.connect = {**rec.connect, **_connect_record(connect_options)}
     return SSHRun(b, rec, connection=connection, own_connection=connection is None)
 
 
 def stop(bundle: Bundle | str | os.PathLike[str], *, timeout: float = 60.0, connection: SSHConnection | None = None,
-         **connect_options: Any) -> SyncReport | None:  # fmt: skip
-    """Stop the bundle's running SSH run cleanly and pull what it wrote (None if nothing was running)."""
+         **connect_options: Any) -> str:  # fmt: skip
+    """Stop the bundle's running SSH run cleanly and pull what it wrote; what happened, for people."""
     with attach(bundle, connection=connection, **connect_options) as handle:
         return handle.stop(timeout)
 

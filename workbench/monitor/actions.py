@@ -3,13 +3,14 @@
 An *actions* object has any of the methods ``release(job_ids)``,
 ``resubmit(job_ids)`` and ``remove(job_ids)``; each returns a message for
 people (or ``None``) and raises with a message on failure.  A button whose
-method is missing is disabled.  :class:`LocalActions` serves the embedded
-executor; :func:`default_actions` picks the pool's when the bundle runs on
-one and that executor is installed.
+method is missing is disabled.  :class:`RunFollower` serves every target
+through the bundle's run handle; it also brings a remote run's results home.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,9 +18,9 @@ from ..errors import ExecutorError
 
 if TYPE_CHECKING:
     from ..bundle import Bundle
-    from ..executors.local import LocalRun
+    from ..executors.handle import RunHandle
 
-__all__ = ["Actions", "LocalActions", "FunctionActions", "as_actions", "default_actions", "default_sync", "ACTIONS"]
+__all__ = ["Actions", "FunctionActions", "RunFollower", "as_actions", "ACTIONS"]
 
 #: The action names, in the order the buttons show them.
 ACTIONS = ("release", "resubmit", "remove")
@@ -54,83 +55,152 @@ def as_actions(actions: Any) -> Any:
     return actions
 
 
-class LocalActions:
-    """Actions for the embedded executor, through the run handle of this kernel.
+class RunFollower:
+    """The monitor's link to a bundle's run, whatever its target: it finds the run, brings its results home, acts on it.
+
+    Every refresh, the monitor calls :meth:`sync` (in its worker thread) and
+    the buttons call :meth:`release`, :meth:`resubmit` and :meth:`remove`.
+    The run is the bundle's latest (:func:`workbench.attach`), looked up again
+    whenever a new run is recorded, so a monitor opened before the run starts,
+    or in a new kernel, follows it.  A remote run's sync that fails (host
+    down, connection lost) is tried again after a growing pause (2, 4, 8 ... 60
+    seconds); :attr:`trouble` says so meanwhile, and nothing already synced is lost.
 
     Parameters
     ----------
     bundle
         The bundle.
     run
-        The :class:`~workbench.executors.local.LocalRun` of ``run(bundle, wait=False)``,
-        if this kernel started one; *Remove* stops it.
-    workers
-        Processes for resubmitted jobs (default: the bundle's settings).
-
-    Notes
-    -----
-    Jobs of the embedded executor are never held, so there is no ``release``.
+        A run handle to follow (default: the bundle's latest run, when it has one).
     """
 
-    def __init__(self, bundle: Bundle, run: LocalRun | None = None, *, workers: int | None = None) -> None:
+    #: The longest pause between two attempts to reach a host that did not answer.
+    MAX_RETRY_SECONDS = 60.0
+
+    def __init__(self, bundle: Bundle, run: Any = None) -> None:
         self.bundle = bundle
-        self.run = run
-        self.workers = workers
+        self._handle: RunHandle | None = run
+        #: When the last sync succeeded (epoch seconds), what it brought, and what went wrong since.
+        self.last_sync: float | None = None
+        self.last_report: Any = None
+        self.trouble = ""
+        self._failures = 0
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+
+    # -- the run ------------------------------------------------------------------
+    @property
+    def run(self) -> RunHandle | None:
+        """The run followed: the bundle's latest (``None`` before it first runs)."""
+        from .. import runs
+        from ..executors import get_target
+
+        latest = runs.latest(self.bundle)
+        with self._lock:
+            mine = self._handle
+            if latest is None or (mine is not None and _same_run(mine, latest)):
+                return mine
+            # A newer run was recorded (by another process, or after a restart): follow that one.
+            if mine is not None:
+                mine.close()
+            self._handle = get_target(latest.target).attach(self.bundle, latest)
+            return self._handle
+
+    @run.setter
+    def run(self, handle: RunHandle | None) -> None:
+        with self._lock:
+            if self._handle is not None and self._handle is not handle:
+                self._handle.close()
+            self._handle = handle
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+
+    # -- syncing ------------------------------------------------------------------------
+    @property
+    def remote(self) -> bool:
+        """Whether the run followed is elsewhere, so that results must be brought home."""
+        handle = self.run
+        return bool(handle is not None and handle.remote)
+
+    def sync(self) -> Any:
+        """Bring a remote run's events and outputs home (nothing for a run here).
+
+        Raises
+        ------
+        TransportError, ExecutorError
+            The host could not be reached; the message says when the next try is.
+        """
+        handle = self.run
+        if handle is None or not handle.remote:
+            return None
+        now = time.time()
+        if self.trouble and now < self._retry_at:
+            raise ExecutorError(f"{self.trouble}; retrying in {self._retry_at - now:.0f} s")
+        try:
+            report = handle.sync()
+        except Exception as e:
+            self._failures += 1
+            pause = min(self.MAX_RETRY_SECONDS, 2.0**self._failures)
+            self._retry_at = time.time() + pause
+            self.trouble = f"Cannot reach {handle.where}: {e}"
+            raise ExecutorError(f"{self.trouble}; retrying in {pause:.0f} s") from e
+        self._failures, self.trouble = 0, ""
+        self.last_sync, self.last_report = time.time(), report
+        return report
+
+    def sync_text(self) -> str:
+        """When the run's results last came home and how much came, for people ('' for a run here)."""
+        handle = self._handle
+        if handle is None or not handle.remote:
+            return ""
+        if self.last_sync is None:
+            return f"from {handle.where}: not synced yet"
+        r = self.last_report
+        got = ""
+        if r is not None:
+            n = r.files_new + r.files_updated
+            got = f", {n:,} file(s) came, {r.bytes_transferred / 1e6:.2f} MB" if n else ", nothing new"
+        return f"from {handle.where}: synced {time.strftime('%H:%M:%S', time.localtime(self.last_sync))}{got}"
+
+    # -- the buttons ---------------------------------------------------------------------
+    def _need_run(self) -> RunHandle:
+        handle = self.run
+        if handle is None:
+            raise ExecutorError(
+                f"{self.bundle.path} has not been run yet: start it with wb.run(bundle, target=...) "
+                f"(or `workbench run {self.bundle.path}`)."
+            )
+        return handle
+
+    def release(self, job_ids: Sequence[str]) -> str:
+        return self._need_run().release(list(job_ids))
 
     def resubmit(self, job_ids: Sequence[str]) -> str:
-        """Run ``job_ids`` again in the background (``run(bundle, only=job_ids, wait=False)``)."""
-        from ..executors.local import run
-
         if not job_ids:
             return "There are no failed jobs to resubmit."
-        if self.run is not None and not self.run.done:
-            raise ExecutorError(
-                f"{self.bundle.path} is still being run by this kernel; wait for the run to end, "
-                "or press Remove to stop it, then resubmit."
-            )
-        self.run = run(self.bundle, only=list(job_ids), wait=False, progress=False, workers=self.workers)  # type: ignore[assignment]
-        return f"Resubmitted {len(job_ids):,} job(s) to the local executor."
+        return self._need_run().resubmit(list(job_ids))
 
     def remove(self, job_ids: Sequence[str]) -> str:
-        """Stop the run of this kernel: jobs that have not finished are removed."""
-        if self.run is None or self.run.done:
+        handle = self._need_run()
+        if handle.done:
             raise ExecutorError(
-                "No run of this bundle is going on in this kernel, so there is nothing the monitor can stop. "
-                "A run started elsewhere (e.g. `workbench run` in a terminal) stops with Ctrl-C there."
+                f"The latest run of {self.bundle.path} ({handle.target} on {handle.where}) has ended: there is "
+                "nothing to remove."
             )
-        self.run.stop()
-        return f"Stopping the local run: {len(job_ids):,} unfinished job(s) will be removed."
+        return handle.remove(list(job_ids) if handle.target in ("condor", "condor-ssh") else None)
 
 
-def default_actions(bundle: Bundle, run: Any = None) -> Any:
-    """The actions for how ``bundle`` runs: the pool's if it was submitted to one, else the local executor's.
-
-    The pool's come from :func:`workbench.executors.condor.monitor_actions`
-    (``None`` for a bundle never submitted to a pool).
-    """
-    try:
-        from ..executors.condor import monitor_actions
-    except ImportError:  # pragma: no cover - a tree without the pool executor
-        monitor_actions = None
-    if monitor_actions is not None and run is None:
-        pool = monitor_actions(bundle)
-        if pool is not None:
-            return pool
-    return LocalActions(bundle, run)
-
-
-def default_sync(bundle: Bundle, actions: Any) -> Callable[[], Any] | None:
-    """What brings a remote bundle's events and results home before each refresh, if anything.
-
-    A pool executor that works through an SSH submit host has ``pull(bundle)``
-    (:meth:`workbench.executors.condor.CondorSSHExecutor.pull`); local runs
-    and pools on this machine need nothing.
-    """
-    pull = getattr(getattr(actions, "executor", None), "pull", None)
-    if pull is None:
-        return None
-
-    def sync() -> Any:
-        return pull(bundle)
-
-    return sync
+def _same_run(handle: RunHandle, latest: Any) -> bool:
+    """Whether ``handle`` is the run ``latest`` (a :class:`~workbench.runs.RunRecord`) records."""
+    rec = handle.record
+    if rec is None:
+        return True  # this kernel's own run, before it has recorded itself
+    if handle.target != latest.target:
+        return False
+    cluster = getattr(rec, "cluster", None)
+    if cluster is not None and latest.cluster is not None:
+        return bool(cluster == latest.cluster)
+    return bool(getattr(rec, "pid", None) == latest.pid)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .actions import as_actions, default_actions, default_sync
+from .actions import RunFollower, as_actions
 from .model import REMOVABLE, Change, MonitorModel, Problem, Progress, format_duration
 from .poller import Poller, running_loop
 
@@ -88,18 +88,18 @@ class Monitor:
     interval
         Seconds between automatic refreshes.
     run
-        The handle of a run this kernel started (``wb.run(bundle, wait=False)``):
-        *Remove* stops it and :meth:`until_done` waits for it.
+        A run handle to follow (default: the bundle's latest run, whatever its
+        target, found by itself: ``wb.attach(bundle)``).
     sync
         A callable bringing remote events and outputs home, called (in a
-        worker thread) before every refresh, e.g. ``lambda: wb.transport.sync.sync(remote, bundle.path)``
-        (default: :func:`~workbench.monitor.actions.default_sync`, the pool
-        executor's ``pull`` for bundles submitted through an SSH submit host;
-        ``False``: none).
+        worker thread) before every refresh (default: the followed run's
+        :meth:`~workbench.executors.RunHandle.sync` for a run on an SSH host or
+        a pool reached over SSH, retried after a growing pause when the host
+        does not answer; ``False``: none).
     actions
         What *Release held*, *Resubmit failed* and *Remove* do: an object with
         any of ``release(ids)``, ``resubmit(ids)``, ``remove(ids)``, or a dict
-        of such callables (default: :func:`~workbench.monitor.actions.default_actions`).
+        of such callables (default: the bundle's run, through :class:`~workbench.monitor.actions.RunFollower`).
     panels
         Show the live plots (a scan panel and a runtime histogram).
     output
@@ -130,9 +130,11 @@ class Monitor:
         previous = _ACTIVE.get(self.key)
         if previous is not None:
             previous.close()
-        self.actions = as_actions(actions) if actions is not None else default_actions(self.bundle, run)
+        #: The link to the bundle's run (whatever its target): finds it, syncs it, acts on it.
+        self.follower = RunFollower(self.bundle, run)
+        self.actions = as_actions(actions) if actions is not None else self.follower
         if sync is None:
-            sync = default_sync(self.bundle, self.actions)
+            sync = self.follower.sync
         self.model = MonitorModel(self.bundle, sync=sync or None)
         self._run = run
         self.poller = Poller(self._step, interval, on_error=self._poll_error, again=lambda: self.model.backlog > 0)
@@ -235,14 +237,13 @@ class Monitor:
     # ------------------------------------------------------------------ public API
     @property
     def run(self) -> Any:
-        """The run handle the monitor knows (the latest one if it resubmitted)."""
-        return getattr(self.actions, "run", None) or self._run
+        """The run the monitor follows: the bundle's latest, whatever its target (``None`` before it first runs)."""
+        return self.follower.run
 
     @run.setter
     def run(self, handle: Any) -> None:
         self._run = handle
-        if hasattr(self.actions, "run"):
-            self.actions.run = handle
+        self.follower.run = handle
 
     @property
     def progress(self) -> Progress:
@@ -278,9 +279,10 @@ class Monitor:
         return self.poller.interval
 
     def refresh(self) -> Change:
-        """Read what is new and update the panel, now, in this thread."""
-        change = self.model.refresh()
-        self._render(change)
+        """One whole cycle, now, in this thread: bring a remote run's results home, read what is new, update the panel."""
+        delta = self.model.collect()
+        change = self.model.apply(delta)
+        self._render(change, sync_error=delta.sync_error)
         return change
 
     async def refresh_async(self) -> Change:
@@ -358,6 +360,7 @@ class Monitor:
         self._throttle.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        self.follower.close()
         from ..ui.canvas import close_tree
 
         for p in self.panels:
@@ -508,9 +511,12 @@ class Monitor:
             )
             state = "paused" if self.poller.paused else f"every {self.poller.interval:g} s" if self.poller.running else "not polling"
             loading = f" · reading results, {m.backlog:,} to go" if m.backlog else ""
+            remote = self.follower.sync_text() if m.sync is not None else ""
             self.progress_text.value = (
                 f"&nbsp;<b>{p.summary()}</b>{loading}<br>&nbsp;<small>last sync {_clock(m.updated)}"
-                f" ({m.last_delta_seconds * 1000:.0f} ms) · {state}</small>"
+                f" ({m.last_delta_seconds * 1000:.0f} ms) · {state}"
+                + (f"<br>&nbsp;results {html.escape(remote)}" if remote else "")
+                + "</small>"
             )
             self.counts_html.value = self._counts_html(p)
             held = p.counts.get("held", 0)
@@ -527,6 +533,8 @@ class Monitor:
             self._render_log(change)
             if sync_error:
                 self._say(f"Sync failed: {sync_error}", error=True)
+            elif self.message.startswith("Sync failed"):
+                self._say("The connection is back: results are coming home again.")
             run = self.run
             err = getattr(run, "error", None)
             if err is not None and not self.message.startswith("The run failed"):
