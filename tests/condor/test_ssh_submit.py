@@ -191,3 +191,52 @@ def test_a_host_without_htcondor_says_so(make_bundle, submit_sshd, tmp_path):
 def test_condor_ssh_needs_a_host():
     with pytest.raises(ExecutorError, match="needs the submit host"):
         CondorSSHExecutor("")
+
+
+def test_the_monitor_follows_a_pool_run_through_the_submit_host(make_bundle, submit_sshd, pool_bin, tmp_path):
+    import workbench as wb
+    from workbench.executors.condor import CondorRun
+    from workbench.monitor.widget import Monitor
+
+    b = make_bundle("watched")
+    run = wb.run(b, target="condor-ssh", host=submit_sshd.host, remote_dir=str(tmp_path / "remote"),
+                 condor_bin=str(pool_bin), wait=False, **submit_sshd.connect_options())  # fmt: skip
+    assert isinstance(run, CondorRun) and run.remote and run.cluster == 1234
+    run.close()
+    remote = tmp_path / "remote" / "watched"
+    # A monitor made later (or in a new kernel) finds the run, and reconnects with the recorded options.
+    m = Monitor(b, panels=False)
+    try:
+        assert isinstance(m.run, CondorRun) and m.follower.remote
+        m.refresh()
+        assert m.model.counts()["idle"] == 3 and b.log_path.exists()  # the log came home
+        j0, j1 = b.job_ids[:2]
+        pool_writes(remote, "001 (1234.000.000) 2025-03-14 09:13:12 Job executing on host: <10.0.7.33:9618>\n...\n")
+        m.refresh()
+        assert (m.model.counts()["idle"], m.model.counts()["running"]) == (2, 1)
+        pool_writes(remote,
+            "005 (1234.000.000) 2025-03-14 09:41:02 Job terminated.\n\t(1) Normal termination (return value 0)\n...\n"
+            "012 (1234.001.000) 2025-03-14 09:19:02 Job was held.\n\tworkbench: the job exited with code 1\n\tCode 3 Subcode 1\n...\n"
+        )  # fmt: skip
+        (remote / _names.OUTPUTS / _names.result_name(j0)).write_text(
+            json.dumps({"format": 1, "job_id": j0, "scalars": {"y": 1.0}, "runtime": 1.0})
+        )
+        m.refresh()
+        assert m.model.state_of(j0) == "completed" and m.model.state_of(j1) == "failed"
+        assert "synced" in m.follower.sync_text()
+        # The buttons act through the submit host's tools.
+        m.resubmit_failed()
+        assert m.message.startswith("Submitted 1 job(s) as cluster 1235"), m.message
+        assert calls(pool_bin)[-2:] == [
+            "condor_rm -reason workbench: resubmitted as a new cluster 1234.1",
+            f"condor_submit {remote} submissions/2.sub",
+        ]
+        m.refresh()
+        assert m.model.state_of(j1) == "idle" and m.run.cluster == 1235
+        pool_writes(remote, "012 (1235.000.000) 2025-03-14 09:50:02 Job was held.\n\tvia condor_hold (by user alice)\n\tCode 1 Subcode 0\n...\n")
+        m.refresh()
+        assert m.model.counts()["held"] == 1 and not m.release_button.disabled
+        m.release_held()
+        assert calls(pool_bin)[-1] == "condor_release 1235.0", m.message
+    finally:
+        m.close()

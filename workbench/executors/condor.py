@@ -35,7 +35,7 @@ import shlex
 import shutil
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,6 +110,8 @@ class Submission:
     user: str = ""
     command: str = ""
     output: str = field(default="", repr=False)
+    #: Connection options given explicitly for a submit host (paths and numbers, never secrets), reused to reconnect.
+    connect: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __str__(self) -> str:
         where = f"{self.host}:{self.remote_dir}" if self.remote_dir else self.host
@@ -621,6 +623,7 @@ class CondorSSHExecutor(CondorExecutor):
             Submission(
                 n=n, cluster=cluster, count=count, target=self.name, host=self.host, time=utc_now(), items=items_rel,
                 submit=submit_rel, remote_dir=remote, condor_bin=self.condor_bin or "", user=conn.settings.user,
+                connect=_connect_record(self.connect_options),
                 command=command, output=output.strip(),
             ),
         )
@@ -720,7 +723,8 @@ def executor_for(bundle: Bundle, **options: Any) -> CondorExecutor | None:
     last = subs[-1]
     if last.target == "condor-ssh":
         remote_dir = last.remote_dir.rsplit("/", 1)[0] if "/" in last.remote_dir else "."
-        return CondorSSHExecutor(last.host, remote_dir=remote_dir, condor_bin=last.condor_bin or None, **options)
+        return CondorSSHExecutor(last.host, remote_dir=remote_dir, condor_bin=last.condor_bin or None,
+                                 **{**last.connect, **options})  # fmt: skip
     return CondorExecutor(schedd_name=last.schedd or None, **options)
 
 
@@ -870,3 +874,9 @@ def attach(bundle: Bundle, record: Any = None, **options: Any) -> CondorRun:
     ex = _executor(bundle, None, None, **options)
     subs = submissions(bundle)
     return CondorRun(bundle, ex, subs[-1] if subs else None)
+
+
+def _connect_record(options: Mapping[str, Any]) -> dict[str, Any]:
+    from .ssh import _connect_record as record
+
+    return record(options)

@@ -488,7 +488,10 @@ class MonitorModel:
                 try:
                     self.sync()
                 except Exception as e:  # noqa: BLE001 - shown in the panel; the next refresh tries again
-                    delta.sync_error = f"{type(e).__name__}: {e}"
+                    from ..errors import WorkbenchError
+
+                    # Our own errors read as sentences; a library's needs its type to make sense.
+                    delta.sync_error = str(e) if isinstance(e, WorkbenchError) else f"{type(e).__name__}: {e}"
             full, self.full_next = self.full_next, False
             changed = self.state.update(full=full)
             jobs = self.state.jobs
