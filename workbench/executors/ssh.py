@@ -720,12 +720,13 @@ def _sync_pull(
     progress: Callable[[SyncProgress], None] | None,
     verify: bool,
     stop: Any = None,
+    since: float | None = None,
 ) -> SyncReport:
     from ..transport.sync import RemotePath, sync
 
     remote = RemotePath(rec.host, rec.remote_dir, conn.settings.user, conn.settings.port)
     return sync(remote, bundle.path, include=include, exclude=[*SYNC_EXCLUDE, *exclude], progress=progress,
-                verify=verify, connection=conn, stop=stop)  # fmt: skip
+                verify=verify, connection=conn, stop=stop, since=since)  # fmt: skip
 
 
 def _latest(bundle: Bundle) -> RemoteRun:
@@ -803,12 +804,13 @@ def _sync(
     verify: bool = False,
     overrides: Mapping[str, Any] | None = None,
     stop: Any = None,
+    since: float | None = None,
 ) -> tuple[SyncReport, RemoteRun]:
     rec = _latest(bundle)
     with _connection_for(rec, connection, overrides or {}) as conn:
         status = _remote_status(conn, [rec]) if rec.running else {}
         report = _sync_pull(bundle, conn, rec, include=include, exclude=exclude, progress=progress, verify=verify,
-                            stop=stop)  # fmt: skip
+                            stop=stop, since=since)  # fmt: skip
         if rec.running and not report.cancelled:
             lives, entry = status.get(rec.pid, (False, None))
             _adopt_cluster(bundle, rec, entry)

@@ -65,6 +65,9 @@ class RunFollower:
     or in a new kernel, follows it.  A remote run's sync that fails (host
     down, connection lost) is tried again after a growing pause (2, 4, 8 ... 60
     seconds); :attr:`trouble` says so meanwhile, and nothing already synced is lost.
+    Between full syncs (every :attr:`FULL_SYNC_SECONDS`, and on *Sync now*) a sync
+    lists only the remote files changed since the last one, so that following a
+    scan of 10^5 jobs costs what arrived, not what the bundle holds.
 
     Parameters
     ----------
@@ -76,6 +79,11 @@ class RunFollower:
 
     #: The longest pause between two attempts to reach a host that did not answer.
     MAX_RETRY_SECONDS = 60.0
+    #: Between full syncs, a sync lists only the files changed since the last listing (less this
+    #: margin, for a file written before the listing and renamed into place after it) ...
+    SINCE_MARGIN_SECONDS = 60.0
+    #: ... and every this many seconds (or on :attr:`full_next`) a full sync checks every file.
+    FULL_SYNC_SECONDS = 300.0
 
     def __init__(self, bundle: Bundle, run: Any = None) -> None:
         self.bundle = bundle
@@ -86,6 +94,10 @@ class RunFollower:
         self.trouble = ""
         self._failures = 0
         self._retry_at = 0.0
+        #: Make the next sync a full one (every remote file listed), e.g. for *Sync now*.
+        self.full_next = False
+        self._last_full: float | None = None
+        self._remote_now: float | None = None
         self._lock = threading.Lock()
 
     # -- the run ------------------------------------------------------------------
@@ -139,8 +151,11 @@ class RunFollower:
         now = time.time()
         if self.trouble and now < self._retry_at:
             raise ExecutorError(f"{self.trouble}; retrying in {self._retry_at - now:.0f} s")
+        full = (self.full_next or self._remote_now is None or self._last_full is None
+                or now - self._last_full > self.FULL_SYNC_SECONDS)  # fmt: skip
+        since = None if full else self._remote_now - self.SINCE_MARGIN_SECONDS  # type: ignore[operator]
         try:
-            report = handle.sync()
+            report = handle.sync(since=since)
         except Exception as e:
             self._failures += 1
             pause = min(self.MAX_RETRY_SECONDS, 2.0**self._failures)
@@ -149,6 +164,9 @@ class RunFollower:
             raise ExecutorError(f"{self.trouble}; retrying in {pause:.0f} s") from e
         self._failures, self.trouble = 0, ""
         self.last_sync, self.last_report = time.time(), report
+        if full:
+            self.full_next, self._last_full = False, now
+        self._remote_now = getattr(report, "remote_now", None)
         return report
 
     def sync_text(self) -> str:

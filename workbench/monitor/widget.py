@@ -298,6 +298,7 @@ class Monitor:
     def sync_now(self) -> None:
         """Refresh at once (also while paused), looking at every result file."""
         self.model.full_next = True
+        self.follower.full_next = True
         if self.poller.running:
             self.poller.wake(force=True)
         else:

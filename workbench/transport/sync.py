@@ -365,6 +365,9 @@ class SyncReport:
     new_files: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The remote host's clock when the listing was made (epoch seconds; ``None`` over SFTP only):
+    #: the ``since`` of the next incremental sync.
+    remote_now: float | None = None
 
     @property
     def files_transferred(self) -> int:
@@ -481,7 +484,7 @@ echo "wb-sync 1 tar=$t find=$f sum=$s now=$(date +%s)"
 if [ $f = yes ]; then
   set --
   for r in {roots}; do [ -e "$r" ] && set -- "$@" "$r"; done
-  [ $# -gt 0 ] && find -H "$@" -type f -printf '%s %T@ %p\0'
+  [ $# -gt 0 ] && find -H "$@" -type f {newer}-printf '%s %T@ %p\0'
 fi
 printf '\000'
 IFS= read -r req || exit 0
@@ -724,6 +727,8 @@ class _Mirror:
         self.verify = verify
         self.progress_cb = progress
         self.stop = stop
+        #: List only files modified since this remote time (see :func:`sync`); None: every file.
+        self.since: float | None = None
         self.report = SyncReport(remote=str(remote), local_dir=local)
         self.manifest: dict[str, list[Any]] = {}
         self._dirty = False
@@ -817,7 +822,8 @@ class _Mirror:
             self.report.files_remote = len(selected)
             sums = self._remote_sums(session, selected) if self.verify else {}
             todo = self._plan(selected, sums, coarse)
-            gone = [rel for rel in self.manifest if rel not in listing and self.filt(rel)]
+            # A listing of recent files only says nothing of the others: none is "gone".
+            gone = [] if self.since is not None else [rel for rel in self.manifest if rel not in listing and self.filt(rel)]
             self.report.files_gone = len(gone)
 
             self._total_files = len(todo)
@@ -929,7 +935,8 @@ class _Mirror:
             self._warn_sftp_only("found earlier on this connection")
             return None
         roots = " ".join(shlex.quote(r or ".") for r in self.filt.roots())
-        script = _SESSION.format(root=shlex.quote(self.root), roots=roots)
+        newer = f"-newermt @{int(self.since)} " if self.since is not None else ""
+        script = _SESSION.format(root=shlex.quote(self.root), roots=roots, newer=newer)
         channel = self._open_command(_sh(script))
         # Our script reads this line first.  A host that only allows SFTP
         # (ForceCommand internal-sftp) runs sftp-server instead, which takes the
@@ -968,6 +975,7 @@ class _Mirror:
             sum_command=_SUM_COMMANDS.get(words.get("sum", "")),
             now=float(words.get("now", "0") or 0),
         )
+        self.report.remote_now = session.now or None
         channel.settimeout(max(60.0, self.conn.settings.timeout * 3))
         data = stream.read_listing()
         if data is None:
@@ -1390,9 +1398,11 @@ def _run(
     retries: int,
     backoff: float,
     stop: threading.Event | None = None,
+    since: float | None = None,
 ) -> SyncReport:
     start = time.perf_counter()
     mirror = _Mirror(conn, remote, local_dir, filt, verify=verify, progress=progress, stop=stop)
+    mirror.since = since
     delay = backoff
     attempt = 0
     try:
@@ -1459,6 +1469,7 @@ def sync(
     retries: int = 3,
     backoff: float = 0.5,
     stop: threading.Event | None = None,
+    since: float | None = None,
     **connect_options: Any,
 ) -> SyncReport:
     """Mirror a remote bundle's results into ``local_dir``.
@@ -1495,6 +1506,12 @@ def sync(
     stop
         Once set, the sync ends soon, between files (``report.cancelled``):
         what it placed is whole; the next sync goes on from there.
+    since
+        List only files modified at or after this remote time (epoch seconds;
+        a previous report's ``remote_now`` less a margin): a watcher's sync of
+        a large bundle then costs what changed, not what the bundle holds.
+        Older files are taken as mirrored already and none is counted gone;
+        a full sync (the default) checks everything.
     **connect_options
         Passed to :func:`~workbench.transport.ssh.resolve_host` (``user``,
         ``port``, ``key_filename``, ``known_hosts``, ``ssh_config``,
@@ -1527,7 +1544,7 @@ def sync(
     conn = connection or _connection_for(remote, retries, backoff, connect_options)
     try:
         return _run(conn, remote, Path(local_dir), filt, verify=verify, progress=progress, retries=retries,
-                    backoff=backoff, stop=stop)  # fmt: skip
+                    backoff=backoff, stop=stop, since=since)  # fmt: skip
     finally:
         if connection is None:
             conn.close()
