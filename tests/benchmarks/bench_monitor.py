@@ -108,8 +108,9 @@ def _remote_run(bundle, s, root: Path):
     server = SSHServer(root / "sshd")
     server.start()
     there = create(s, root / "remote" / bundle.path.name)
-    # The remote executor's stand-in: a live process on the "host", as the run's liveness check asks.
-    sleeper = subprocess.Popen(["sleep", "100000"])
+    # The remote executor's stand-in: a live process on the "host" whose command line names workbench,
+    # as the run's liveness check asks.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1e6)", "workbench-executor-stand-in"])
     _save_run(bundle, RemoteRun(host=server.host, remote_dir=str(there.path), pid=sleeper.pid, cluster=1,
                                 destination=f"{server.user}@{server.host}:{server.port}", started=utc_now(),
                                 connect=_connect_record(server.connect_options())))  # fmt: skip

@@ -238,7 +238,8 @@ def test_command_line_run_sync_and_stop(sshd, where, tmp_path, monkeypatch, caps
     )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    b = create(scan(wbtest_jobs.counting, x=list(range(6)), sleep=0.3), tmp_path / "b")
+    # Jobs long enough that the stop below comes before the last one ends, on a busy machine too.
+    b = create(scan(wbtest_jobs.counting, x=list(range(6)), sleep=1.0), tmp_path / "b")
     common = ["--target", "ssh", "--host", "wbtest", "--remote-dir", where["remote_dir"], "--python", sys.executable,
               "--env", f"PYTHONPATH={TESTS}", "--workers", "1", "--no-progress"]  # fmt: skip
 
