@@ -198,6 +198,7 @@ class _Loop:
         #: (jobs done, loss) after each told result, for the monitor's panel.
         self.history: list[tuple[int, float]] = []
         self.done_count = sum(1 for o in outcomes if o is not None)
+        self._done_at_start = self.done_count
         #: Seconds spent in each round's ask + append + submit, and in telling.
         self.timings: list[float] = []
 
@@ -315,7 +316,7 @@ class _Loop:
         )
 
     def progress_line(self) -> str:
-        rate = self.done_count / max(time.monotonic() - self.t0, 1e-9)
+        rate = (self.done_count - self._done_at_start) / max(time.monotonic() - self.t0, 1e-9)
         goal = f" (goal {self.s.goal:g})" if self.s.goal is not None else ""
         most = f"/{self.s.max_jobs}" if self.s.max_jobs is not None else ""
         return f"{self.bundle.name}: {len(self.ids):,}{most} jobs, {self.done_count:,} done, loss {self.learners.loss():.3g}{goal}, {rate:.1f} jobs/s"
@@ -426,7 +427,7 @@ class Adapt:
         last = 0.0
         try:
             while not self._step():
-                if time.monotonic() - last > 0.5:
+                if time.monotonic() - last > 1.0:
                     self._show()
                     last = time.monotonic()
                 time.sleep(POLL)
@@ -568,3 +569,49 @@ def adapt(
         except RuntimeError:
             progress = True
     return Adapt(loop, progress=progress)._start()
+
+
+# ---------------------------------------------------------------------------
+# The command line: `workbench adapt`
+# ---------------------------------------------------------------------------
+def add_command(sub: Any) -> None:
+    """Add ``workbench adapt`` to the command line's subcommands."""
+    p = sub.add_parser(
+        "adapt",
+        help="grow an adaptive scan where the result changes fastest (resumes an adaptive bundle)",
+        description="workbench adapt PATH resumes an adaptive bundle; workbench adapt JOB_TYPE PATH --set x='adaptive(0, 1)' "
+        "creates one (with --set and --design as for `workbench create`).",
+    )
+    p.add_argument("where", nargs="+", metavar="[JOB_TYPE] PATH", help="an adaptive bundle, or a job type and a new bundle's folder")
+    p.add_argument("--set", "-s", action="append", metavar="NAME=VALUE", help="a value, list or adaptive(low, high)")
+    p.add_argument("--zip", action="append", metavar="A,B", help="pair these axes instead of crossing them")
+    p.add_argument("--design", action="append", metavar="CALL", help="a joint sampling design (see `workbench create`)")
+    p.add_argument("--goal", type=float, default=None, help="stop when the loss is at most this")
+    p.add_argument("--max-jobs", type=int, default=None, help="stop when the bundle has this many jobs")
+    p.add_argument("--core-hours", type=float, default=None, help="stop when the jobs' estimated cost reaches this")
+    p.add_argument("--output", default=None, help="the scalar output to learn (default: the job type's first)")
+    p.add_argument("--workers", type=int, default=None, help="jobs at once (default: as many as fit the cores)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_adapt)
+
+
+def _cmd_adapt(args: Any) -> int:
+    if len(args.where) > 2:
+        raise ScanError(f"workbench adapt takes PATH or JOB_TYPE PATH, not {' '.join(args.where)}.")
+    options = {"workers": args.workers} if args.workers else {}
+    common = {"goal": args.goal, "max_jobs": args.max_jobs, "core_hours": args.core_hours, "output": args.output,
+              "progress": not args.no_progress, **options}
+    if len(args.where) == 2:
+        from .cli import _build_scan
+
+        args.job_type, path = args.where
+        args.interactive, args.yes, args.dry = False, True, False
+        handle = adapt(_build_scan(args), path, **common)
+    else:
+        if args.set or args.design or args.zip:
+            raise ScanError("--set, --design and --zip describe a new scan: give JOB_TYPE PATH, or leave them out to resume PATH.")
+        handle = adapt(args.where[0], **common)
+    report = handle.wait()
+    if report is not None and not handle._progress:
+        print(report)
+    return 1 if report is None or report.reason == "error" else 0
