@@ -134,6 +134,8 @@ def append_points(
         return AppendReport(tuple(all_ids), (), len(ids))
 
     root = bundle.path
+    for stale in root.glob(f".*{_TMP_SUFFIX}"):  # left by an append that was killed before its renames
+        stale.unlink(missing_ok=True)
     # 1. The inputs (a leftover of an interrupted append is replaced: its index may differ).
     for pid, text, _, _ in new:
         path = root / _names.input_relpath(pid, bundle.info["format"])
