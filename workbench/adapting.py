@@ -63,13 +63,13 @@ class AdaptReport:
 
     def __str__(self) -> str:
         why = {
-            "goal": f"the loss {self.loss:.3g} reached the goal {self.goal:g}",
-            "max_jobs": f"the bundle has max_jobs = {self.max_jobs} jobs (loss {self.loss:.3g})",
-            "budget": f"the core-hour budget is spent (loss {self.loss:.3g})",
-            "stopped": f"it was stopped (loss {self.loss:.3g}); resume with wb.adapt(path)",
-            "exhausted": f"the learners have no new point to ask for (loss {self.loss:.3g})",
-            "error": f"of an error: {self.error}",
-        }[self.reason]
+            "goal": lambda: f"the loss {self.loss:.3g} reached the goal {self.goal:g}",
+            "max_jobs": lambda: f"the bundle has max_jobs = {self.max_jobs} jobs (loss {self.loss:.3g})",
+            "budget": lambda: f"the core-hour budget is spent (loss {self.loss:.3g})",
+            "stopped": lambda: f"it was stopped (loss {self.loss:.3g}); resume with wb.adapt(path)",
+            "exhausted": lambda: f"the learners have no new point to ask for (loss {self.loss:.3g})",
+            "error": lambda: f"of an error: {self.error}",
+        }[self.reason]()
         fails = f", {self.failed} failed" if self.failed else ""
         return f"Stopped after {self.rounds} round(s), {self.jobs:,} jobs{fails}, {self.seconds:.1f} s: {why}."
 

@@ -207,16 +207,24 @@ class AdaptiveScan:
         picks, _ = self.learner.ask(n)
         return [(int(i), x) for i, x in picks]
 
+    # Through the BalancingLearner when there is one: it keeps each learner's last answer to ask()
+    # until that learner is told something.
     def tell(self, where: tuple[int, Any], y: float) -> None:
-        self.learners[where[0]].tell(where[1], y)
+        if len(self.learners) == 1:
+            self.learner.tell(where[1], y)
+        else:
+            self.learner.tell(where, y)
 
     def tell_pending(self, where: tuple[int, Any]) -> None:
-        self.learners[where[0]].tell_pending(where[1])
+        if len(self.learners) == 1:
+            self.learner.tell_pending(where[1])
+        else:
+            self.learner.tell_pending(where)
 
     def tell_failed(self, where: tuple[int, Any]) -> None:
         """Exclude a point whose job failed: it stays pending, so it is neither asked again nor used."""
         self.failed.add(where)
-        self.learners[where[0]].tell_pending(where[1])
+        self.tell_pending(where)
 
     def loss(self) -> float:
         """The largest loss of the learners (``inf`` until each has enough points)."""
