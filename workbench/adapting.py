@@ -199,8 +199,10 @@ class _Loop:
         self.history: list[tuple[int, float]] = []
         self.done_count = sum(1 for o in outcomes if o is not None)
         self._done_at_start = self.done_count
-        #: Seconds spent in each round's ask + append + submit, and in telling.
+        #: Seconds spent in each round's ask + append + submit, and in telling each round's results.
         self.timings: list[float] = []
+        self.tell_timings: list[float] = []
+        self._telling = 0.0
 
     # -- one step ------------------------------------------------------------
     def tick(self) -> bool:
@@ -228,6 +230,9 @@ class _Loop:
         if reason:
             self._finish(reason)
             return True
+        if self.rounds:
+            self.tell_timings.append(self._telling)
+            self._telling = 0.0
         t = time.perf_counter()
         todo = self._next_jobs()
         if not todo:
@@ -283,6 +288,7 @@ class _Loop:
 
     def _collect(self, final: bool = False) -> None:
         """Tell the results of the live run, in index order (later ones wait for earlier ones)."""
+        t = time.perf_counter()
         b = self.bundle
         for jid in self.in_flight:
             if jid in self.arrived:
@@ -307,6 +313,7 @@ class _Loop:
                 self.learners.tell(w, out)
             self.done_count += 1
             self.history.append((self.done_count, self.learners.loss()))
+        self._telling += time.perf_counter() - t
 
     def _finish(self, reason: str, error: str = "") -> None:
         s = self.s
@@ -376,6 +383,11 @@ class Adapt:
     def timings(self) -> list[float]:
         """Seconds each round spent asking, appending and submitting."""
         return list(self._loop.timings)
+
+    @property
+    def tell_timings(self) -> list[float]:
+        """Seconds each finished round spent reading and telling its results."""
+        return list(self._loop.tell_timings)
 
     def stop(self) -> None:
         """Stop after the running jobs (unstarted ones are cancelled and run first when resumed)."""
