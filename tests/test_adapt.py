@@ -75,7 +75,9 @@ def test_log_scaled_adaptive_axes_learn_on_the_logarithm():
     [
         ({"output": "nope"}, "output = 'nope' is not a scalar output of 'wbtest-lorentz'; its declared outputs are y, label"),
         ({"goal": 0.0}, "goal = 0.0 is not a positive number"),
-        ({"goal": 0.001, "max_jobs": 100}, r"goal = 0.001 cannot be reached with max_jobs = 100.*max_jobs >= 1001"),
+        ({"goal": 0.0001, "max_jobs": 100}, r"goal = 0.0001 cannot be reached with max_jobs = 100.*curvature loss.*max_jobs >= 401"),
+        ({"goal": 0.001, "max_jobs": 100, "loss": "default"}, r"goal = 0.001 cannot be .*at least 1/\(n-1\).*max_jobs >= 1001"),
+        ({"goal": 0.1, "loss": "cubic"}, "loss = 'cubic' is unknown"),
         ({"max_jobs": 0}, "max_jobs = 0 is not a whole number >= 1"),
         ({}, "needs a goal"),
         ({"goal": 0.1, "target": "ssh"}, "target = 'ssh'"),

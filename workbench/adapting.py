@@ -157,11 +157,12 @@ class _Settings:
     core_hours: float | None
     output: str | None
     target: str
+    loss: str = "curvature"
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"goal": self.goal, "max_jobs": self.max_jobs, "core_hours": self.core_hours, "output": self.output,
-                "target": self.target, "options": {k: v for k, v in self.options.items() if isinstance(v, (int, float, str, bool))}}
+                "target": self.target, "loss": self.loss, "options": {k: v for k, v in self.options.items() if isinstance(v, (int, float, str, bool))}}
 
 
 class _Loop:
@@ -488,6 +489,7 @@ def _settings_of(bundle: Bundle | None, given: dict[str, Any]) -> _Settings:
         core_hours=merged.get("core_hours"),
         output=merged.get("output"),
         target=merged.get("target") or "local",
+        loss=merged.get("loss") or "curvature",
         options=options,
     )
 
@@ -501,6 +503,7 @@ def adapt(
     core_hours: float | None = None,
     output: str | None = None,
     target: str | None = None,
+    loss: str | None = None,
     progress: bool | None = None,
     **target_options: Any,
 ) -> Adapt:
@@ -523,6 +526,9 @@ def adapt(
         The scalar output to learn (default: the job type's first declared output).
     target
         Where the jobs run (``"local"``).
+    loss
+        For one adaptive parameter: ``"curvature"`` (default; points go where straight lines between
+        them would miss the curve most) or ``"default"`` (python-adaptive's ``Learner1D`` loss).
     progress
         Print a progress line (default: when not in a notebook).
     **target_options
@@ -543,7 +549,7 @@ def adapt(
     from .executors.local import _usable_cores
 
     given = {"goal": goal, "max_jobs": max_jobs, "core_hours": core_hours, "output": output, "target": target,
-             "options": target_options}
+             "loss": loss, "options": target_options}
     if isinstance(scan_or_path, Scan):
         if path is None:
             raise ScanError("adapt(scan) needs a path for the bundle, e.g. wb.adapt(scan, 'scans/peak', goal=0.01).")
@@ -561,11 +567,11 @@ def adapt(
         scan = bundle.scan
     s = _settings_of(bundle, given)
     # Everything is checked before anything is written.
-    learners = AdaptiveScan(scan, s.output)
+    learners = AdaptiveScan(scan, s.output, s.loss)
     s.output = learners.output
     if s.core_hours is not None and not (isinstance(s.core_hours, (int, float)) and s.core_hours > 0):
         raise ScanError(f"core_hours = {s.core_hours!r} is not a positive number; give the budget, e.g. core_hours=2.")
-    check_goal(s.goal, s.max_jobs, 0, len(adaptive_names(scan)), len(learners.learners))
+    check_goal(s.goal, s.max_jobs, len(adaptive_names(scan)), len(learners.learners), s.loss)
     _check_target(s.target)
     if bundle is None:
         bundle = create(scan, path)  # type: ignore[arg-type]
@@ -602,6 +608,7 @@ def add_command(sub: Any) -> None:
     p.add_argument("--max-jobs", type=int, default=None, help="stop when the bundle has this many jobs")
     p.add_argument("--core-hours", type=float, default=None, help="stop when the jobs' estimated cost reaches this")
     p.add_argument("--output", default=None, help="the scalar output to learn (default: the job type's first)")
+    p.add_argument("--loss", choices=("curvature", "default"), default=None, help="the loss of one adaptive parameter")
     p.add_argument("--workers", type=int, default=None, help="jobs at once (default: as many as fit the cores)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_adapt)
@@ -611,7 +618,7 @@ def _cmd_adapt(args: Any) -> int:
     if len(args.where) > 2:
         raise ScanError(f"workbench adapt takes PATH or JOB_TYPE PATH, not {' '.join(args.where)}.")
     options = {"workers": args.workers} if args.workers else {}
-    common = {"goal": args.goal, "max_jobs": args.max_jobs, "core_hours": args.core_hours, "output": args.output,
+    common = {"goal": args.goal, "max_jobs": args.max_jobs, "core_hours": args.core_hours, "output": args.output, "loss": args.loss,
               "progress": not args.no_progress, **options}
     if len(args.where) == 2:
         from .cli import _build_scan

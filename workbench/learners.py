@@ -32,7 +32,16 @@ from .designs import Adaptive, Bound
 from .errors import ScanError
 from .scan import Scan
 
-__all__ = ["AdaptiveScan", "adaptive_names", "check_output", "check_goal", "MAX_LEARNERS"]
+__all__ = ["AdaptiveScan", "adaptive_names", "check_output", "check_goal", "MAX_LEARNERS", "LOSSES"]
+
+#: Losses of one adaptive parameter: ``"curvature"`` (python-adaptive's loss for smooth curves: the
+#: area of the triangles of neighbouring points, plus a little of the other two, so points go where
+#: straight lines would miss the curve most) and ``"default"`` (``Learner1D``'s own: the length of
+#: each interval, scaled to the ranges). Two or more adaptive parameters use their learner's own loss.
+LOSSES = ("curvature", "default")
+#: The smallest loss n points of one adaptive parameter can have is this over (n - 1): every interval's
+#: loss is at least its width times this, and the widths add up to 1.
+_LOSS_FLOOR = {"curvature": 0.04, "default": 1.0}
 
 #: The most learners (combinations of the discrete axes) an adaptive scan may have.
 MAX_LEARNERS = 10_000
@@ -68,13 +77,16 @@ def check_output(scan: Scan, output: str | None) -> str:
     return output
 
 
-def check_goal(goal: float | None, max_jobs: int | None, per_learner: int, dims: int, learners: int) -> None:
+def check_goal(goal: float | None, max_jobs: int | None, dims: int, learners: int, loss: str = "curvature") -> None:
     """Refuse a loss goal that is not a positive number, or that ``max_jobs`` cannot reach.
 
-    For one adaptive parameter the default loss of an interval is at least its
-    width (scaled to the range), so ``n`` points cannot get the loss below
-    ``1 / (n - 1)``: a goal below that for the jobs each learner gets is refused.
+    For one adaptive parameter the loss of an interval is at least a fixed
+    multiple of its width (scaled to the range), so ``n`` points cannot get
+    the loss below that multiple over ``n - 1``: a goal below it for the jobs
+    each learner gets is refused.
     """
+    if loss not in LOSSES:
+        raise ScanError(f"loss = {loss!r} is unknown; use one of {', '.join(map(repr, LOSSES))}.")
     if goal is not None and (isinstance(goal, bool) or not isinstance(goal, (int, float)) or not goal > 0 or not math.isfinite(goal)):
         raise ScanError(f"goal = {goal!r} is not a positive number; give the loss to reach, e.g. goal=0.01.")
     if max_jobs is not None and (isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1):
@@ -82,12 +94,14 @@ def check_goal(goal: float | None, max_jobs: int | None, per_learner: int, dims:
     if goal is None and max_jobs is None:
         raise ScanError("An adaptive scan needs a goal (the loss to reach) or max_jobs (a budget), or both.")
     if goal is not None and max_jobs is not None and dims == 1:
+        floor = _LOSS_FLOOR[loss]
         n = max_jobs // learners
-        if n < 2 or goal < 1.0 / (n - 1):
-            need = learners * (math.ceil(1.0 / goal) + 1)
+        if n < 2 or goal < floor / (n - 1):
+            need = learners * (math.ceil(floor / goal) + 1)
             raise ScanError(
                 f"goal = {goal!r} cannot be reached with max_jobs = {max_jobs} ({n} job(s) for each of {learners} "
-                f"learner(s)): the loss of n points is at least 1/(n-1). Give max_jobs >= {need}, or a larger goal."
+                f"learner(s)): the {loss} loss of n points is at least {floor:g}/(n-1). Give max_jobs >= {need}, "
+                "or a larger goal."
             )
 
 
@@ -131,10 +145,17 @@ class AdaptiveScan:
         other axes must be lists (each combination gets a learner).
     output
         The scalar output to learn (default: the job type's first declared output).
+    loss
+        For one adaptive parameter, one of :data:`LOSSES`.
     """
 
-    def __init__(self, scan: Scan, output: str | None = None) -> None:
+    def __init__(self, scan: Scan, output: str | None = None, loss: str = "curvature") -> None:
         import adaptive
+        from adaptive.learner.learner1D import curvature_loss_function
+
+        if loss not in LOSSES:
+            raise ScanError(f"loss = {loss!r} is unknown; use one of {', '.join(map(repr, LOSSES))}.")
+        self.loss_name = loss
 
         names = adaptive_names(scan)
         if not names:
@@ -168,7 +189,8 @@ class AdaptiveScan:
         self._combo_index = {self._combo_key(c): i for i, c in enumerate(self.combos)}
         bounds = [a.learner_bounds for a in self.axes]
         if len(self.axes) == 1:
-            self.learners = [adaptive.Learner1D(None, bounds=bounds[0]) for _ in self.combos]
+            per_interval = curvature_loss_function() if loss == "curvature" else None
+            self.learners = [adaptive.Learner1D(None, bounds=bounds[0], loss_per_interval=per_interval) for _ in self.combos]
         elif len(self.axes) == 2:
             self.learners = [adaptive.Learner2D(None, bounds=bounds) for _ in self.combos]
         else:

@@ -62,7 +62,7 @@ class AdaptivePanel(Panel):
         super().__init__(model, figsize)
         b = self.bundle = Bundle(model.bundle.path)
         settings = b.info.get(INFO_KEY) or {}
-        self.learners = AdaptiveScan(b.scan, settings.get("output"))
+        self.learners = AdaptiveScan(b.scan, settings.get("output"), settings.get("loss") or "curvature")
         self.goal = settings.get("goal")
         self.dims = len(self.learners.axes)
         points, ids, outcomes = outcomes_of(b, self.learners)
