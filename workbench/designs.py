@@ -191,9 +191,11 @@ class Design:
         else:
             from scipy.stats import qmc
 
-            make = {"sobol": qmc.Sobol, "halton": qmc.Halton, "lhs": qmc.LatinHypercube}[self.method]
-            engine = make(d, scramble=True, **{_qmc_rng_keyword(): np.random.default_rng(self.seed)}) if self.method != "lhs" \
-                else make(d, **{_qmc_rng_keyword(): np.random.default_rng(self.seed)})
+            rng = {_qmc_rng_keyword(): np.random.default_rng(self.seed)}
+            if self.method == "lhs":
+                engine = qmc.LatinHypercube(d, **rng)
+            else:
+                engine = {"sobol": qmc.Sobol, "halton": qmc.Halton}[self.method](d, scramble=True, **rng)
             with warnings.catch_warnings():
                 # Sobol's balance needs n a power of 2; any n is still a valid low-discrepancy sample.
                 warnings.simplefilter("ignore", UserWarning)
