@@ -44,6 +44,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "geomspace": ("sources", "Geomspace"),
     "arange": ("sources", "Arange"),
     "expression": ("sources", "Expr"),
+    "sobol": ("designs", "sobol"),
+    "halton": ("designs", "halton"),
+    "latin_hypercube": ("designs", "latin_hypercube"),
+    "uniform": ("designs", "uniform"),
+    "table": ("designs", "table"),
+    "adaptive": ("designs", "adaptive"),
+    "adapt": ("adapting", "adapt"),
     # bundles and runs
     "RunSettings": ("settings", "RunSettings"),
     "Bundle": ("bundle", "Bundle"),

@@ -71,6 +71,10 @@ def _build_scan(args: argparse.Namespace) -> Any:
     for item in args.set or ():
         name, text = parse_assignment(item)
         given[name] = source_from_text(jt.param(name), text)
+    for text in getattr(args, "design", None) or ():  # a joint sampling design (workbench.designs)
+        from .designs import design_from_text
+
+        given.update(design_from_text(text, jt.constants).sources())
     interactive = args.interactive or (not args.yes and sys.stdin.isatty() and not args.dry)
     if interactive:
         given = questionnaire(jt, given)
@@ -406,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="folder to create the bundle in")
     p.add_argument("--set", "-s", action="append", metavar="NAME=VALUE", help="a value, list or expression, e.g. damping=\"[0.05, 0.1]\"")
     p.add_argument("--zip", action="append", metavar="A,B", help="pair these axes instead of crossing them")
+    p.add_argument("--design", action="append", metavar="CALL", help="a joint sampling design, e.g. 'sobol(256, seed=1, a=(0, 1), b=(1e-3, 1, \"log\"))'")
     p.add_argument("--dry", action="store_true", help="show what would be written, write nothing")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle at PATH")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for parameters; use defaults")
@@ -493,6 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)
+
+    from .adapting import add_command  # `workbench adapt`
+
+    add_command(sub)
     return parser
 
 

@@ -194,6 +194,8 @@ class Scan:
             jt.param(name)  # unknown names raise with the list of known ones
         sources = {p.name: as_source(self.sources.get(p.name, Value(p.default))) for p in jt.params}
         object.__setattr__(self, "sources", sources)
+        if any(s.kind == "design" for s in sources.values()):
+            object.__setattr__(self, "zip", _with_design_groups(sources, self.zip))
         values: dict[str, tuple[Any, ...]] = {}
         for p in jt.params:
             vals = sources[p.name].values(p, jt.constants)
@@ -454,13 +456,29 @@ class Scan:
         return f"<Scan {self.job_type.name}: {len(self):,} jobs ({shape})>"
 
 
-def scan(job_type: str | JobType, *, zip: Iterable[Sequence[str]] = (), **values: Any) -> Scan:
+def _with_design_groups(sources: Mapping[str, Source], groups: Iterable[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
+    """The zip groups, with one group added per sampling design whose parameters are not grouped yet."""
+    from .designs import designs_of
+
+    out = [tuple(g) for g in groups]
+    grouped = {n for g in out for n in g}
+    for d in designs_of(sources):
+        names = tuple(n for n in d.names if n in sources)
+        if len(names) > 1 and not grouped & set(names):
+            out.append(names)
+    return tuple(out)
+
+
+def scan(job_type: str | JobType, *designs: Any, zip: Iterable[Sequence[str]] = (), **values: Any) -> Scan:
     """Build a scan.
 
     Parameters
     ----------
     job_type
         A registered job type name or a :class:`~workbench.jobtype.JobType`.
+    *designs
+        Sampling designs over several parameters jointly (:func:`workbench.sobol`, ...);
+        each is one dimension (a zip group of its parameters).
     zip
         Groups of parameter names to pair element by element, e.g. ``[("a", "b")]``.
     **values
@@ -475,5 +493,17 @@ def scan(job_type: str | JobType, *, zip: Iterable[Sequence[str]] = (), **values
     >>> len(s)
     123
     """
+    from .designs import Design
+
+    for d in designs:
+        if not isinstance(d, Design):
+            raise ScanError(
+                f"{d!r} is not a sampling design; give parameter values by name (x=[1, 2]) and designs "
+                "such as wb.sobol(n=64, x=(0, 1)) before them."
+            )
+        twice = sorted(set(d.names) & set(values))
+        if twice:
+            raise ScanError(f"{twice} are given both by a design and by name; give each parameter once.")
+        values.update(d.sources())
     # Scan() turns the values into sources and the groups into tuples.
     return Scan(get_job_type(job_type), values, zip)  # type: ignore[arg-type]

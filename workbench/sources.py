@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, overload
 
 import numpy as np
 
-from .errors import ParameterError, ScanError
+from .errors import ExpressionError, ParameterError, ScanError
 
 __all__ = [
     "Source",
@@ -425,6 +425,14 @@ def source_from_dict(d: Mapping[str, Any]) -> Source:
     """Rebuild a source from :meth:`Source.to_dict` output."""
     d = dict(d)
     kind = d.pop("kind", None)
+    if kind == "design":
+        from .designs import DesignColumn
+
+        return DesignColumn.from_dict(d)
+    if kind == "adaptive":
+        from .designs import Adaptive
+
+        return Adaptive(**d)
     if kind not in _KINDS:
         raise ScanError(f"Unknown value source kind {kind!r}; known kinds: {', '.join(_KINDS)}.")
     cls = _KINDS[kind]
@@ -479,6 +487,15 @@ def source_from_text(param: Any, text: str) -> Source:
         if param.kind == "choice" and not isinstance(param.choices[0], str):
             return Expr(text)
         return Value(text)
+    if text.startswith(("adaptive(", "sobol(", "halton(", "latin_hypercube(", "lhs(", "uniform(")):
+        from .designs import source_from_call
+
+        try:
+            called = source_from_call(param.name, text)
+        except (ExpressionError, ScanError) as e:
+            raise ParameterError(f"{param.name}: {e}", parameter=param.name) from None
+        if called is not None:
+            return called
     if param.kind == "bool" and text.lower() in ("true", "false", "yes", "no", "y", "n", "1", "0"):
         return Value(text.lower() in ("true", "yes", "y", "1"))
     return Expr(text)

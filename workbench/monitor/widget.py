@@ -209,7 +209,9 @@ class Monitor:
         # each picture when the browser asks, and should stay free at least half the time.
         self._throttle = Throttle(self._redraw, lambda: min(max(0.1, 2.0 * sum(p.draw_seconds for p in self.panels)), 2.0))
         if panels:
-            self._add(ScanPanel(self.model, output=output))
+            from .adaptive_panel import panel_for  # an adaptive bundle's points are no grid
+
+            self._add(panel_for(self.model) or ScanPanel(self.model, output=output))
             self._add(RuntimePanel(self.model))
         buttons = w.HBox([self.sync_button, self.pause_button, self.release_button, self.resubmit_button, self.remove_button, self.interval])
         self.widget = w.VBox(

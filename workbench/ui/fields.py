@@ -31,6 +31,7 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
+from ..designs import Adaptive
 from ..errors import ExpressionError, ParameterError, WorkbenchError
 from ..jobtype import JobType, Problem
 from ..params import Param
@@ -60,6 +61,7 @@ MODES: dict[str, str] = {
     "logspace": "logspace",
     "geomspace": "geomspace",
     "arange": "range",
+    "adaptive": "adaptive",  # float parameters only: wb.adapt places the points between the bounds
     "expr": "expression",
 }
 
@@ -80,8 +82,11 @@ _SPACED: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "geomspace": (("start", "start", "first value (non-zero)"), ("stop", "stop", "last value (included, same sign)"), ("num", "num", "number of values")),
     "arange": (("start", "start", "first value"), ("stop", "stop", "end (excluded)"), ("step", "step", "step between values")),
+    "adaptive": (("lo", "from", "low bound"), ("hi", "to", "high bound")),
 }
-_SPACED_CLASS: dict[str, type[Source]] = {"linspace": Linspace, "logspace": Logspace, "geomspace": Geomspace, "arange": Arange}
+_SPACED_CLASS: dict[str, type[Source]] = {
+    "linspace": Linspace, "logspace": Logspace, "geomspace": Geomspace, "arange": Arange, "adaptive": Adaptive,
+}
 
 _PLACEHOLDER = {
     "list": "0.1, 0.2, 0.5",
@@ -189,7 +194,8 @@ class ParamField:
         kind = p.kind
 
         self.modes: tuple[str, ...] = (
-            ("value",) if not p.scannable else tuple(MODES) if p.numeric else ("value", "list")
+            ("value",) if not p.scannable
+            else tuple(m for m in MODES if m != "adaptive" or kind == "float") if p.numeric else ("value", "list")
         )
         unit = f' <span class="wb-unit">[{html.escape(p.unit)}]</span>' if p.unit else ""
         self._label = w.HTML(
@@ -511,6 +517,8 @@ class ParamField:
                 fill = {"start": start, "stop": stop + step / 2, "step": step} if self.param.kind == "float" else {
                     "start": int(start), "stop": int(stop) + 1, "step": max(1, round(step))
                 }
+            if new == "adaptive":
+                fill = {"lo": min(start, stop), "hi": max(start, stop) if start != stop else start + 1.0}
             for k, v in fill.items():
                 v = round(v, 12) if isinstance(v, float) else v
                 self.inputs[f"{new}.{k}"].value = repr(v)
