@@ -80,7 +80,8 @@ def test_log_scaled_adaptive_axes_learn_on_the_logarithm():
         ({"goal": 0.1, "loss": "cubic"}, "loss = 'cubic' is unknown"),
         ({"max_jobs": 0}, "max_jobs = 0 is not a whole number >= 1"),
         ({}, "needs a goal"),
-        ({"goal": 0.1, "target": "ssh"}, "target = 'ssh'"),
+        ({"goal": 0.1, "target": "condor"}, "target = 'condor'"),
+        ({"goal": 0.1, "target": "nowhere"}, "'nowhere' is not a target workbench knows"),
         ({"goal": 0.1, "core_hours": -1}, "core_hours = -1 is not a positive number"),
     ],
 )

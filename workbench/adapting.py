@@ -75,42 +75,26 @@ class AdaptReport:
 
 
 # ---------------------------------------------------------------------------
-# The seam to the executors: one place to switch to the unified run handle
+# Running a round: through the run handle of any target
 # ---------------------------------------------------------------------------
-class _LocalHandle:
-    """A local run as the loop needs it: ``done``, ``wait()``, ``sync()`` (nothing to pull) and ``stop()``."""
-
-    def __init__(self, run: Any) -> None:
-        self._run = run
-
-    @property
-    def done(self) -> bool:
-        return bool(self._run.done)
-
-    def wait(self, timeout: float | None = None) -> Any:
-        return self._run.wait(timeout)
-
-    def sync(self) -> None:
-        """Results are written in place on this machine: nothing to pull."""
-
-    def stop(self) -> None:
-        self._run.stop()
-
-
 def _check_target(target: str) -> None:
-    if target != "local":
+    """Refuse an unknown target, and the pools for now, before anything is written."""
+    from .executors import get_target
+
+    get_target(target)
+    if target in ("condor", "condor-ssh"):
         raise ExecutorError(
-            f"target = {target!r}: adaptive scans run on the local target for now; the other targets come with "
-            "the common run handle. Use target='local'."
+            f"target = {target!r}: adaptive scans run on this machine (target='local') or on a remote host "
+            "(target='ssh') so far; a pool's queue latency needs rounds of many points, which is not done yet."
         )
 
 
 def _start(bundle: Bundle, job_ids: Sequence[str], target: str, **options: Any) -> Any:
-    """Start ``job_ids`` of ``bundle`` on ``target``: an object with ``done``, ``wait()``, ``sync()``, ``stop()``."""
-    _check_target(target)
-    from .executors.local import run
+    """Start ``job_ids`` of ``bundle`` on ``target``: a :class:`~workbench.executors.RunHandle`."""
+    from .executors import run
 
-    return _LocalHandle(run(Bundle(bundle.path), only=list(job_ids), workers=options.get("workers"), progress=False, wait=False))
+    _check_target(target)
+    return run(Bundle(bundle.path), target, only=list(job_ids), wait=False, progress=False, **options)
 
 
 # ---------------------------------------------------------------------------
@@ -210,19 +194,21 @@ class _Loop:
         """Tell what arrived; when the run is over, start the next round. True once the loop has stopped."""
         if self.report is not None:
             return True
+        if self.run is not None and self.run.remote:
+            self.run.sync()  # a remote run's results (and its end) are known here once pulled
         if self.in_flight:
             self._collect()
         if self.run is not None and not self.run.done:
             return False
         if self.run is not None:
-            self.run.sync()
+            run, self.run = self.run, None
             try:
-                self.run.wait(0)
+                run.wait(0)
             except BaseException as e:  # noqa: BLE001 - the loop reports it and stops
-                self.run = None
                 self._finish("error", f"{type(e).__name__}: {e}")
                 return True
-            self.run = None
+            finally:
+                run.close()
             self._collect(final=True)
         if self.stop_requested:
             self._finish("stopped")

@@ -256,6 +256,15 @@ def _remote_listing(conn: SSHConnection, remote: str) -> tuple[str, set[str], by
     return head.decode("utf-8", "surrogateescape"), files, info
 
 
+def _identity(info: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What stays the same while a bundle grows: its job type and when it was made."""
+    return (info.get("job_type"), info.get("created"), info.get("host"))
+
+
+#: The files that change when a bundle grows (:mod:`workbench.grow`): uploaded again when they differ.
+_GROWING = (_names.INFO, _names.ITEMS, _names.POINTS, _names.SPECIFICATIONS, _names.PARAMETERS)
+
+
 def _check_same_bundle(bundle: Bundle, where: str, files: set[str], info: bytes | None, local: Sequence[str]) -> None:
     """Refuse to run in a remote folder that holds another bundle, or is not a bundle at all."""
     from .. import _safepickle
@@ -266,7 +275,9 @@ def _check_same_bundle(bundle: Bundle, where: str, files: set[str], info: bytes 
             theirs = _safepickle.loads(info)
             detail = f"a {theirs.get('job_type')!r} bundle of {theirs.get('count')} job(s) created {theirs.get('created')}"
         except Exception:  # noqa: BLE001 - only for the message
-            detail = "another bundle"
+            theirs, detail = {}, "another bundle"
+        if isinstance(theirs, dict) and _identity(theirs) == _identity(bundle.info):
+            return  # the same bundle, grown here since (an adaptive scan): its index files go up again
         raise ExecutorError(
             f"{where} holds {detail}, not this one (a {bundle.info['job_type']!r} bundle of {bundle.count} job(s) "
             f"created {bundle.info.get('created')}). Remove that folder there, or choose another remote_dir "
@@ -582,6 +593,8 @@ class SSHExecutor(Executor):
             if listing is not None:
                 _check_same_bundle(bundle, f"{host}:{listing[0]}", there, listing[2], local)
             files = [f for f in local if f not in there]
+            if listing is not None and listing[2] is not None and listing[2] != (bundle.path / _names.INFO).read_bytes():
+                files += [f for f in _GROWING if f in there and f in local]  # grown since the last upload
             extra: dict[str, bytes] = {}
             if fresh:
                 record = _sanitised_local_runs(bundle)
@@ -620,6 +633,12 @@ class SSHExecutor(Executor):
         if exited is not None:
             output = text[exited.end() :].strip() or "(no output)"
             rc = int(exited.group(1))
+            if rc == 0 and "Nothing to run" in output:
+                raise ExecutorError(
+                    f"Nothing to run on {dest}: every selected job of {remote_path} has a result there already. "
+                    f"Bring them home with `workbench sync {shlex.quote(str(bundle.path))}`, or run them again "
+                    "with --only all."
+                )
             raise ExecutorError(
                 f"The remote executor on {dest} exited at once (exit code {rc}). Command:\n    {shown}\n"
                 f"Output:\n{_indent(output)}\n{_missing_python_fix(python, host, output, rc)}"
