@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import threading
 import time
@@ -310,56 +311,93 @@ def test_create_and_run_runs_on_this_machine(form: Form) -> None:
     assert form.bundle is not None and len(form.bundle.finished_ids()) == 2
 
 
-def test_the_status_line_follows_a_background_run_to_its_finished_count(
-    form: Form, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(form_module, "RUN_STATUS_SECONDS", 0.05)
-    listed_in: set[int] = set()  # threads that listed finished jobs once the run started
-    started = threading.Event()
-    finished_ids = Bundle.finished_ids
-
-    def spy(self: Bundle) -> set[str]:
-        if started.is_set():
-            listed_in.add(threading.get_ident())
-        return finished_ids(self)
-
-    monkeypatch.setattr(Bundle, "finished_ids", spy)
+def test_create_and_run_shows_the_monitor_below_the_form(form: Form) -> None:
     form.fields["drive_freq"].mode.value = "list"
     form.fields["drive_freq"].inputs["list"].value = "0.9, 1.0, 1.1"
     form.fields["periods"].inputs["value"].value = "20"
-
-    async def main() -> list[str]:
-        seen: list[str] = []
-        form.create_and_run()
-        started.set()
+    handle = form.create_and_run()
+    try:
+        assert handle is form.run_handle and handle.target == "local"
+        assert form.monitor is not None and form.monitor_box.children == (form.monitor.widget,)
+        assert form.monitor.run is handle
         deadline = time.monotonic() + 60
-        while "Ran " not in form.status.value:
-            assert time.monotonic() < deadline, form.status.value
-            seen.append(form.status.value)
-            await asyncio.sleep(0.01)
-        return seen
+        while form.monitor.progress.done < 3:  # refresh() alone: no event loop in this test
+            assert time.monotonic() < deadline, form.monitor.progress.summary()
+            form.monitor.refresh()
+            time.sleep(0.05)
+        assert "3 of 3 done (100 %)" in form.monitor.progress_text.value
+        status = form.status.value
+        assert "Started 3 job(s)" in status and "this machine" in status and "monitor below" in status, status
+        # The bundle made here is no problem to list; Run is offered for it once the run has ended.
+        handle.wait(30)
+        form._update_buttons()
+        assert "already exists" not in form.reason.value
+        assert form.run_button.layout.display == "" and not form.run_button.disabled
+    finally:
+        handle.close()
 
-    seen = asyncio.run(main())
-    status = form.status.value
-    assert "3 of 3 job(s) finished" in status and "3 of 3 job(s) completed, 0 failed" in status, status
-    assert any(v.startswith("Running ") and "of 3 job(s) finished" in v for v in seen), seen
-    assert listed_in and threading.get_ident() not in listed_in  # the listing ran off the kernel's loop
-    assert form._poller is not None and not form._poller.running
 
-
-def test_create_and_run_is_disabled_for_targets_the_form_cannot_run(form: Form) -> None:
+def test_each_target_shows_the_run_settings_it_needs(form: Form) -> None:
     sw = form.settings_widgets
-    assert sw["host"].layout.display == "none"
+
+    def shown() -> set[str]:
+        keys = {k for k in ("host", "remote_dir", "python") if sw[k].layout.display != "none"}
+        return keys | ({"check"} if form.check_button.layout.display != "none" else set())
+
+    assert shown() == set()
+    assert form.run_options == {}
     sw["target"].value = "ssh"
-    assert sw["host"].layout.display == ""
+    assert shown() == {"host", "remote_dir", "python", "check"}
     assert "needs a host" in form.errors["settings.host"]
     assert form.scan is not None and form.settings is None
     sw["host"].value = "cluster"
+    sw["remote_dir"].value = "/data/scans"
+    sw["python"].value = "/opt/wb/bin/python"
     assert form.errors == {}
-    assert form.settings is not None and form.settings.target == "ssh" and form.settings.host == "cluster"
-    assert not form.buttons["create"].disabled
-    assert form.buttons["create_and_run"].disabled
-    assert "this machine only" in form.buttons["create_and_run"].tooltip
+    assert form.run_options == {"host": "cluster", "remote_dir": "/data/scans", "python": "/opt/wb/bin/python"}
+    assert not form.buttons["create_and_run"].disabled  # every target runs from the form now
+    sw["target"].value = "condor"
+    assert shown() == {"python"}
+    assert form.run_options == {}
+    sw["target"].value = "condor-ssh"
+    assert shown() == {"host", "remote_dir", "python", "check"}
+    assert form.run_options == {"host": "cluster", "remote_dir": "/data/scans"}  # the jobs take python from the bundle
+    form.buttons["create"].click()
+    settings = open_bundle(form.path).settings
+    assert (settings.target, settings.host, settings.remote_dir, settings.python) == (
+        "condor-ssh", "cluster", "/data/scans", "/opt/wb/bin/python"
+    )
+    sw["target"].value = "local"
+    assert shown() == set()
+
+
+def test_the_host_field_offers_the_hosts_of_the_ssh_config(tmp_path: Path) -> None:
+    config = tmp_path / "ssh_config"
+    config.write_text("Host bigbox gpu1\n  HostName 10.0.0.2\nHost *.cluster.org !bad\nHost login?\nHost alpha\n")
+    f = wb.form("demo", folder=tmp_path, plot=False, connect={"ssh_config": config})
+    try:
+        assert list(f.settings_widgets["host"].options) == ["alpha", "bigbox", "gpu1"]
+        f.settings_widgets["target"].value = "ssh"
+        f.settings_widgets["host"].value = "bigbox"
+        assert f.run_options["host"] == "bigbox" and f.run_options["ssh_config"] == config
+    finally:
+        f.close()
+    g = wb.form("demo", folder=tmp_path, plot=False, connect={"ssh_config": None})
+    assert list(g.settings_widgets["host"].options) == []
+    g.close()
+
+
+def test_check_needs_a_remote_target(form: Form) -> None:
+    form.check_button.click()
+    assert "choose 'a remote host over SSH'" in html.unescape(form.check_result.value)
+    with pytest.raises(ScanError, match="Check connects to a host"):
+        form.check()
+
+
+def test_run_needs_a_bundle_made_here(form: Form) -> None:
+    assert form.run_button.layout.display == "none"
+    with pytest.raises(ScanError, match="Create the bundle first"):
+        form.run()
 
 
 def test_run_settings_are_checked_by_the_model(form: Form) -> None:
