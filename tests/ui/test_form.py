@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import html
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ import workbench as wb
 from workbench.bundle import open_bundle
 from workbench.bundle import Bundle
 from workbench.errors import ScanError
+from workbench.executors import check as check_module
 from workbench.jobtype import JobType
 from workbench.params import Param
 from workbench.registry import _registered, register
@@ -671,3 +675,144 @@ def test_user_settings_are_the_starting_point(tmp_path: Path, monkeypatch: pytes
         assert f.settings_widgets["max_idle"].value == 50 and f.settings is not None and f.settings.max_idle == 50
     finally:
         f.close()
+
+
+# ---------------------------------------------------------------------------
+# Other targets, against the real OpenSSH server of tests/sshd.py
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def ssh_form(sshd, tmp_path: Path) -> Iterator[Form]:
+    """A demo form set to run on the test server, reached through an ssh config alias as users have them."""
+    config = sshd.write_ssh_config(tmp_path / "ssh_config", "wbform")
+    f = wb.form("demo", folder=tmp_path / "scans", plot=False, connect={"ssh_config": config, "allow_agent": False})
+    sw = f.settings_widgets
+    assert "wbform" in sw["host"].options
+    sw["target"].value = "ssh"
+    sw["host"].value = "wbform"
+    sw["remote_dir"].value = str(tmp_path / "remote")
+    sw["python"].value = sys.executable  # the remote is this machine: the same Python has workbench
+    f.fields["drive_freq"].mode.value = "list"
+    f.fields["drive_freq"].inputs["list"].value = "0.9, 1.0, 1.1"
+    f.fields["periods"].inputs["value"].value = "20"
+    yield f
+    f.close()
+
+
+def _until_done(f: Form, total: int, timeout: float = 90.0) -> None:
+    """Refresh the form's monitor (sync, then update) until ``total`` jobs are done: no event loop, no manual sync."""
+    assert f.monitor is not None
+    deadline = time.monotonic() + timeout
+    while f.monitor.progress.done < total:
+        assert time.monotonic() < deadline, (f.monitor.progress.summary(), f.monitor.message)
+        f.monitor.refresh()
+        time.sleep(0.2)
+
+
+@pytest.mark.ssh
+def test_check_says_what_the_host_has_from_a_worker_thread(ssh_form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real = check_module.check_host
+
+    def spy(*args: object, **kwargs: object) -> check_module.HostCheck:
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(check_module, "check_host", spy)
+
+    async def main() -> str:
+        ssh_form.check_button.click()
+        assert "Connecting to wbform" in ssh_form.check_result.value and ssh_form.check_button.disabled
+        deadline = time.monotonic() + 30
+        while ssh_form.last_check is None:
+            assert time.monotonic() < deadline, ssh_form.check_result.value
+            await asyncio.sleep(0.05)  # the kernel's loop stays free meanwhile
+        return ssh_form.check_result.value
+
+    text = html.unescape(asyncio.run(main()))
+    assert threads and threading.get_ident() not in threads
+    assert not ssh_form.check_button.disabled
+    check = ssh_form.last_check
+    assert check is not None and check.ok and check.free_bytes and check.free_bytes > 0
+    v = sys.version.split()[0]
+    assert f"✔ wbform ({getpass.getuser()}@127.0.0.1:" in text
+    assert f"Python {v} ({sys.executable}), workbench {wb.__version__} as here" in text
+    assert " free in " in text and "wb-ok" in ssh_form.check_result.value
+    # Changing the host forgets the result: it was about another host.
+    ssh_form.settings_widgets["host"].value = "elsewhere"
+    assert ssh_form.check_result.value == "" and ssh_form.last_check is None
+
+
+@pytest.mark.ssh
+def test_check_names_an_unknown_host_key_a_missing_python_and_an_unknown_host(sshd, tmp_path: Path) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    config = sshd.write_ssh_config(tmp_path / "ssh_config", "stranger", known_hosts=empty)
+    f = wb.form("demo", folder=tmp_path, plot=False, connect={"ssh_config": config, "allow_agent": False},
+                settings={"target": "ssh", "host": "stranger", "python": sys.executable})  # fmt: skip
+    try:
+        check = f.check()
+        text = html.unescape(f.check_result.value)
+        fingerprint = subprocess.run(["ssh-keygen", "-lf", str(sshd.host_key_path.with_suffix(".pub"))],
+                                     capture_output=True, text=True, check=True).stdout.split()[1]  # fmt: skip
+        assert not check.ok and fingerprint.startswith("SHA256:")
+        assert "✖ stranger: cannot connect." in text
+        assert f"Unknown host key for [127.0.0.1]:{sshd.port}" in text and fingerprint in text
+        assert f"ssh-keyscan -p {sshd.port} -t ed25519 127.0.0.1 >> {empty}" in text  # how to trust it
+        assert empty.read_text() == ""  # nothing trusted behind the user's back
+
+        good = sshd.write_ssh_config(tmp_path / "ssh_config", "stranger")
+        assert good == config
+        f.settings_widgets["python"].value = "no-such-python3"
+        check = f.check()
+        text = html.unescape(f.check_result.value)
+        assert not check.ok and check.destination
+        assert "No Python 'no-such-python3' on stranger" in text and "absolute path" in text
+
+        f.settings_widgets["host"].value = "no-such-host.invalid"
+        check = f.check()
+        assert not check.ok and "Cannot resolve host name 'no-such-host.invalid'" in html.unescape(f.check_result.value)
+    finally:
+        f.close()
+
+
+@pytest.mark.ssh
+def test_create_and_run_over_ssh_reaches_the_end_through_the_monitor(ssh_form: Form, tmp_path: Path) -> None:
+    handle = ssh_form.create_and_run()
+    bundle = ssh_form.bundle
+    assert bundle is not None and handle is ssh_form.run_handle
+    assert handle.target == "ssh" and handle.remote
+    # The form's run settings went to wb.run as the handle's options.
+    rec = handle.record
+    assert (rec.host, rec.python) == ("wbform", sys.executable)
+    assert rec.remote_dir == str((tmp_path / "remote" / bundle.name).resolve())
+    assert rec.connect["ssh_config"] == str(tmp_path / "ssh_config")
+    status = html.unescape(ssh_form.status.value)
+    assert "✔ Started 3 job(s)" in status and "wbform:" in status and "brings the results home" in status, status
+    assert ssh_form.monitor is not None and ssh_form.monitor_box.children == (ssh_form.monitor.widget,)
+
+    _until_done(ssh_form, 3)
+    assert "3 of 3 done (100 %)" in ssh_form.monitor.progress_text.value
+    assert "from wbform:" in ssh_form.monitor.progress_text.value  # it synced by itself
+    df = wb.results(bundle)
+    assert len(df) == 3 and (df["status"] == "completed").all() and df["amplitude"].notna().all()
+    with wb.attach(bundle) as again:  # the one lookup finds the same run
+        assert again.target == "ssh" and again.cluster == handle.cluster
+
+
+@pytest.mark.ssh
+def test_a_run_that_does_not_start_keeps_the_bundle_and_runs_once_fixed(ssh_form: Form) -> None:
+    ssh_form.settings_widgets["python"].value = "no-such-python3"
+    ssh_form.buttons["create_and_run"].click()
+    status = html.unescape(ssh_form.status.value)
+    assert "wb-error" in ssh_form.status.value
+    assert f"Created {ssh_form.path}, but its run on wbform:" in status and "did not start" in status, status
+    assert "not on the PATH" in status and "press Run" in status
+    bundle = ssh_form.bundle
+    assert bundle is not None and open_bundle(bundle.path).count == 3 and ssh_form.monitor is None
+    assert ssh_form.run_button.layout.display == "" and not ssh_form.run_button.disabled
+
+    ssh_form.settings_widgets["python"].value = sys.executable
+    ssh_form.run_button.click()
+    assert "✔ Started 3 job(s)" in html.unescape(ssh_form.status.value), ssh_form.status.value
+    assert ssh_form.run_button.disabled and "is running" in ssh_form.run_button.tooltip
+    _until_done(ssh_form, 3)
