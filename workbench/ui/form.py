@@ -593,9 +593,7 @@ class Form:
         settings_errors = [m for k, m in self._errors.items() if k.startswith("settings.") and k != "settings.name"]
         if settings_errors or self._settings is None:
             return "Fix the run settings: " + ("; ".join(settings_errors) or "they are not valid.")
-        handle = self.run_handle
-        if handle is not None and handle.bundle.path == self.bundle.path and not handle.done:
-            return f"{self.bundle.name} is running ({handle.target} on {handle.where}): stop it in the monitor first."
+        # A run still going is refused by the target itself, with where it runs and how to stop it.
         return None
 
     def _start(self, bundle: Bundle, *, wait: bool, created: bool) -> RunHandle | RunReport:
@@ -995,7 +993,7 @@ class Form:
     def _update_buttons(self) -> None:
         texts = []
         # The bundle made here "already exists": no problem to list; Run is offered for it instead.
-        own = self.bundle is not None and self.bundle.path.exists() and self.path == self.bundle.path
+        own = self.bundle is not None and self.bundle.path.exists() and self.path.resolve() == self.bundle.path.resolve()
         for key, b in self.buttons.items():
             reason = self.disabled_reason(key)
             b.disabled = reason is not None
