@@ -624,10 +624,9 @@ class Form:
         self._show_status(
             _span("wb-ok", f"✔ Started {bundle.count:,} job(s) of {bundle.path} on {handle.where if handle.remote else where}.")
             + html.escape(f" The monitor below follows them{home}; in another notebook, wb.monitor({str(bundle.path)!r}) "
-                          "does too. Change the scan and create a new bundle, or run this one again with Run."),
+                          "does too. Change the scan to make another bundle; Run runs this one's unfinished jobs again."),
             raw=True,
         )  # fmt: skip
-        self._update_buttons()
         return handle
 
     def _host_names(self) -> list[str]:
