@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import html
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -816,3 +817,17 @@ def test_a_run_that_does_not_start_keeps_the_bundle_and_runs_once_fixed(ssh_form
     assert "✔ Started 3 job(s)" in html.unescape(ssh_form.status.value), ssh_form.status.value
     _until_done(ssh_form, 3)
     assert len(wb.results(ssh_form.path)) == 3
+
+
+@pytest.mark.ssh
+def test_a_remote_folder_holding_another_bundle_is_refused_and_left_alone(ssh_form: Form, tmp_path: Path) -> None:
+    other = wb.create(make_scan("demo", drive_freq=[2.0]), tmp_path / "elsewhere" / ssh_form.name)
+    there = tmp_path / "remote" / ssh_form.name
+    shutil.copytree(other.path, there)  # another bundle of the same folder name went there first
+    before = sorted((p.relative_to(there), p.stat().st_mtime_ns) for p in there.rglob("*"))
+    ssh_form.buttons["create_and_run"].click()
+    status = html.unescape(ssh_form.status.value)
+    assert "did not start" in status and "holds a 'demo' bundle of 1 job(s)" in status, status
+    assert "choose another remote_dir" in status and ssh_form.monitor is None
+    assert sorted((p.relative_to(there), p.stat().st_mtime_ns) for p in there.rglob("*")) == before
+    assert ssh_form.bundle is not None and ssh_form.bundle.path.exists() and not ssh_form.run_button.disabled
