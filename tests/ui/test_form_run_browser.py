@@ -27,6 +27,11 @@ def test_form_creates_and_runs_a_tdse_scan_over_ssh_and_the_monitor_below_reache
     page = lab.page
     page.set_viewport_size({"width": 1400, "height": 2900})  # the form and the monitor below it in one screenshot
     config = sshd.write_ssh_config(lab.folder / "ssh_config", "wbtest")
+    # A second alias of the same server whose key is not trusted yet: Check must say so, with how to trust it.
+    empty = lab.folder / "known_hosts_empty"
+    empty.write_text("")
+    stranger = sshd.write_ssh_config(lab.folder / "stranger_config", "stranger", known_hosts=empty)
+    config.write_text(config.read_text() + stranger.read_text())
     remote = lab.folder / "remote"
     # The connection options a user's ~/.ssh/config would give; the rest is typed into the form.
     source = (
@@ -49,15 +54,24 @@ def test_form_creates_and_runs_a_tdse_scan_over_ssh_and_the_monitor_below_reache
     host = form.locator(".wb-setting-host input")
     expect(host).to_be_visible()
     assert page.locator("datalist option[value='wbtest']").count() >= 1  # the Combobox's offered hosts
-    host.fill("wbtest")
+    assert page.locator("datalist option[value='stranger']").count() >= 1
+    host.fill("stranger")
     form.locator(".wb-setting-remote-dir input").fill(str(remote))
     form.locator(".wb-setting-python input").fill(sys.executable)
     create_and_run = form.locator(".wb-button-create-and-run button, button.wb-button-create-and-run").first
     expect(create_and_run).to_be_enabled()
 
-    # Check: connects and says what is there.
-    form.locator(".wb-button-check button, button.wb-button-check").first.click()
+    # Check: connects and says what is there, or why it cannot.
+    check_button = form.locator(".wb-button-check button, button.wb-button-check").first
     check = form.locator(".wb-check")
+    check_button.click()
+    expect(check).to_contain_text("✖ stranger: cannot connect.", timeout=60_000)
+    expect(check).to_contain_text(f"Unknown host key for [127.0.0.1]:{sshd.port}")
+    expect(check).to_contain_text(f"ssh-keyscan -p {sshd.port} -t ed25519 127.0.0.1 >> {empty}")
+    lab.screenshot("unknown-host-key", locator=form.locator(".wb-check"))
+    host.fill("wbtest")
+    expect(check).to_be_empty()  # a result about another host is not left standing
+    check_button.click()
     expect(check).to_contain_text("✔ wbtest (", timeout=60_000)
     expect(check).to_contain_text(f"Python {sys.version.split()[0]}")
     expect(check).to_contain_text("free in")
