@@ -232,6 +232,20 @@ class SSHServer:
             "allow_agent": False,
         }
 
+    def write_ssh_config(self, path: Path, alias: str = "wbtest", *, known_hosts: Path | None = None) -> Path:
+        """Write an OpenSSH client config with one ``Host alias`` that reaches this server; returns ``path``.
+
+        As users set up their hosts: the alias is all a connection needs
+        (``ssh_config=path``). ``known_hosts`` replaces the file holding the
+        server's key (e.g. an empty one, for an unknown host key).
+        """
+        path.write_text(
+            f"Host {alias}\n  HostName {self.host}\n  Port {self.port}\n  User {self.user}\n"
+            f"  IdentityFile {self.key_path}\n  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {known_hosts or self.known_hosts}\n  StrictHostKeyChecking yes\n"
+        )
+        return path
+
     def openssh_options(self) -> list[str]:
         """Options for OpenSSH's ``ssh``/``sftp``/``scp`` to reach this server."""
         return [

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import html
 import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +21,7 @@ import workbench as wb
 from workbench.bundle import open_bundle
 from workbench.bundle import Bundle
 from workbench.errors import ScanError
+from workbench.executors import check as check_module
 from workbench.jobtype import JobType
 from workbench.params import Param
 from workbench.registry import _registered, register
@@ -310,56 +316,93 @@ def test_create_and_run_runs_on_this_machine(form: Form) -> None:
     assert form.bundle is not None and len(form.bundle.finished_ids()) == 2
 
 
-def test_the_status_line_follows_a_background_run_to_its_finished_count(
-    form: Form, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(form_module, "RUN_STATUS_SECONDS", 0.05)
-    listed_in: set[int] = set()  # threads that listed finished jobs once the run started
-    started = threading.Event()
-    finished_ids = Bundle.finished_ids
-
-    def spy(self: Bundle) -> set[str]:
-        if started.is_set():
-            listed_in.add(threading.get_ident())
-        return finished_ids(self)
-
-    monkeypatch.setattr(Bundle, "finished_ids", spy)
+def test_create_and_run_shows_the_monitor_below_the_form(form: Form) -> None:
     form.fields["drive_freq"].mode.value = "list"
     form.fields["drive_freq"].inputs["list"].value = "0.9, 1.0, 1.1"
     form.fields["periods"].inputs["value"].value = "20"
-
-    async def main() -> list[str]:
-        seen: list[str] = []
-        form.create_and_run()
-        started.set()
+    handle = form.create_and_run()
+    try:
+        assert handle is form.run_handle and handle.target == "local"
+        assert form.monitor is not None and form.monitor_box.children == (form.monitor.widget,)
+        assert form.monitor.run is handle
         deadline = time.monotonic() + 60
-        while "Ran " not in form.status.value:
-            assert time.monotonic() < deadline, form.status.value
-            seen.append(form.status.value)
-            await asyncio.sleep(0.01)
-        return seen
+        while form.monitor.progress.done < 3:  # refresh() alone: no event loop in this test
+            assert time.monotonic() < deadline, form.monitor.progress.summary()
+            form.monitor.refresh()
+            time.sleep(0.05)
+        assert "3 of 3 done (100 %)" in form.monitor.progress_text.value
+        status = form.status.value
+        assert "Started 3 job(s)" in status and "this machine" in status and "monitor below" in status, status
+        # The bundle made here is no problem to list; Run is offered for it once the run has ended.
+        handle.wait(30)
+        form._update_buttons()
+        assert "already exists" not in form.reason.value
+        assert form.run_button.layout.display == "" and not form.run_button.disabled
+    finally:
+        handle.close()
 
-    seen = asyncio.run(main())
-    status = form.status.value
-    assert "3 of 3 job(s) finished" in status and "3 of 3 job(s) completed, 0 failed" in status, status
-    assert any(v.startswith("Running ") and "of 3 job(s) finished" in v for v in seen), seen
-    assert listed_in and threading.get_ident() not in listed_in  # the listing ran off the kernel's loop
-    assert form._poller is not None and not form._poller.running
 
-
-def test_create_and_run_is_disabled_for_targets_the_form_cannot_run(form: Form) -> None:
+def test_each_target_shows_the_run_settings_it_needs(form: Form) -> None:
     sw = form.settings_widgets
-    assert sw["host"].layout.display == "none"
+
+    def shown() -> set[str]:
+        keys = {k for k in ("host", "remote_dir", "python") if sw[k].layout.display != "none"}
+        return keys | ({"check"} if form.check_button.layout.display != "none" else set())
+
+    assert shown() == set()
+    assert form.run_options == {}
     sw["target"].value = "ssh"
-    assert sw["host"].layout.display == ""
+    assert shown() == {"host", "remote_dir", "python", "check"}
     assert "needs a host" in form.errors["settings.host"]
     assert form.scan is not None and form.settings is None
     sw["host"].value = "cluster"
+    sw["remote_dir"].value = "/data/scans"
+    sw["python"].value = "/opt/wb/bin/python"
     assert form.errors == {}
-    assert form.settings is not None and form.settings.target == "ssh" and form.settings.host == "cluster"
-    assert not form.buttons["create"].disabled
-    assert form.buttons["create_and_run"].disabled
-    assert "this machine only" in form.buttons["create_and_run"].tooltip
+    assert form.run_options == {"host": "cluster", "remote_dir": "/data/scans", "python": "/opt/wb/bin/python"}
+    assert not form.buttons["create_and_run"].disabled  # every target runs from the form now
+    sw["target"].value = "condor"
+    assert shown() == {"python"}
+    assert form.run_options == {}
+    sw["target"].value = "condor-ssh"
+    assert shown() == {"host", "remote_dir", "python", "check"}
+    assert form.run_options == {"host": "cluster", "remote_dir": "/data/scans"}  # the jobs take python from the bundle
+    form.buttons["create"].click()
+    settings = open_bundle(form.path).settings
+    assert (settings.target, settings.host, settings.remote_dir, settings.python) == (
+        "condor-ssh", "cluster", "/data/scans", "/opt/wb/bin/python"
+    )
+    sw["target"].value = "local"
+    assert shown() == set()
+
+
+def test_the_host_field_offers_the_hosts_of_the_ssh_config(tmp_path: Path) -> None:
+    config = tmp_path / "ssh_config"
+    config.write_text("Host bigbox gpu1\n  HostName 10.0.0.2\nHost *.cluster.org !bad\nHost login?\nHost alpha\n")
+    f = wb.form("demo", folder=tmp_path, plot=False, connect={"ssh_config": config})
+    try:
+        assert list(f.settings_widgets["host"].options) == ["alpha", "bigbox", "gpu1"]
+        f.settings_widgets["target"].value = "ssh"
+        f.settings_widgets["host"].value = "bigbox"
+        assert f.run_options["host"] == "bigbox" and f.run_options["ssh_config"] == config
+    finally:
+        f.close()
+    g = wb.form("demo", folder=tmp_path, plot=False, connect={"ssh_config": None})
+    assert list(g.settings_widgets["host"].options) == []
+    g.close()
+
+
+def test_check_needs_a_remote_target(form: Form) -> None:
+    form.check_button.click()
+    assert "choose 'a remote host over SSH'" in html.unescape(form.check_result.value)
+    with pytest.raises(ScanError, match="Check connects to a host"):
+        form.check()
+
+
+def test_run_needs_a_bundle_made_here(form: Form) -> None:
+    assert form.run_button.layout.display == "none"
+    with pytest.raises(ScanError, match="Create the bundle first"):
+        form.run()
 
 
 def test_run_settings_are_checked_by_the_model(form: Form) -> None:
@@ -633,3 +676,158 @@ def test_user_settings_are_the_starting_point(tmp_path: Path, monkeypatch: pytes
         assert f.settings_widgets["max_idle"].value == 50 and f.settings is not None and f.settings.max_idle == 50
     finally:
         f.close()
+
+
+# ---------------------------------------------------------------------------
+# Other targets, against the real OpenSSH server of tests/sshd.py
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def ssh_form(sshd, tmp_path: Path) -> Iterator[Form]:
+    """A demo form set to run on the test server, reached through an ssh config alias as users have them."""
+    config = sshd.write_ssh_config(tmp_path / "ssh_config", "wbform")
+    f = wb.form("demo", folder=tmp_path / "scans", plot=False, connect={"ssh_config": config, "allow_agent": False})
+    sw = f.settings_widgets
+    assert "wbform" in sw["host"].options
+    sw["target"].value = "ssh"
+    sw["host"].value = "wbform"
+    sw["remote_dir"].value = str(tmp_path / "remote")
+    sw["python"].value = sys.executable  # the remote is this machine: the same Python has workbench
+    f.fields["drive_freq"].mode.value = "list"
+    f.fields["drive_freq"].inputs["list"].value = "0.9, 1.0, 1.1"
+    f.fields["periods"].inputs["value"].value = "20"
+    yield f
+    f.close()
+
+
+def _until_done(f: Form, total: int, timeout: float = 90.0) -> None:
+    """Refresh the form's monitor (sync, then update) until ``total`` jobs are done: no event loop, no manual sync."""
+    assert f.monitor is not None
+    deadline = time.monotonic() + timeout
+    while f.monitor.progress.done < total:
+        assert time.monotonic() < deadline, (f.monitor.progress.summary(), f.monitor.message)
+        f.monitor.refresh()
+        time.sleep(0.2)
+
+
+@pytest.mark.ssh
+def test_check_says_what_the_host_has_from_a_worker_thread(ssh_form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real = check_module.check_host
+
+    def spy(*args: object, **kwargs: object) -> check_module.HostCheck:
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(check_module, "check_host", spy)
+
+    async def main() -> str:
+        ssh_form.check_button.click()
+        assert "Connecting to wbform" in ssh_form.check_result.value and ssh_form.check_button.disabled
+        deadline = time.monotonic() + 30
+        while ssh_form.last_check is None:
+            assert time.monotonic() < deadline, ssh_form.check_result.value
+            await asyncio.sleep(0.05)  # the kernel's loop stays free meanwhile
+        return ssh_form.check_result.value
+
+    text = html.unescape(asyncio.run(main()))
+    assert threads and threading.get_ident() not in threads
+    assert not ssh_form.check_button.disabled
+    check = ssh_form.last_check
+    assert check is not None and check.ok and check.free_bytes and check.free_bytes > 0
+    v = sys.version.split()[0]
+    assert f"✔ wbform ({getpass.getuser()}@127.0.0.1:" in text
+    assert f"Python {v} ({sys.executable}), workbench {wb.__version__} as here" in text
+    assert " free in " in text and "wb-ok" in ssh_form.check_result.value
+    # Changing the host forgets the result: it was about another host.
+    ssh_form.settings_widgets["host"].value = "elsewhere"
+    assert ssh_form.check_result.value == "" and ssh_form.last_check is None
+
+
+@pytest.mark.ssh
+def test_check_names_an_unknown_host_key_a_missing_python_and_an_unknown_host(sshd, tmp_path: Path) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    config = sshd.write_ssh_config(tmp_path / "ssh_config", "stranger", known_hosts=empty)
+    f = wb.form("demo", folder=tmp_path, plot=False, connect={"ssh_config": config, "allow_agent": False},
+                settings={"target": "ssh", "host": "stranger", "python": sys.executable})  # fmt: skip
+    try:
+        check = f.check()
+        text = html.unescape(f.check_result.value)
+        fingerprint = subprocess.run(["ssh-keygen", "-lf", str(sshd.host_key_path.with_suffix(".pub"))],
+                                     capture_output=True, text=True, check=True).stdout.split()[1]  # fmt: skip
+        assert not check.ok and fingerprint.startswith("SHA256:")
+        assert "✖ stranger: cannot connect." in text
+        assert f"Unknown host key for [127.0.0.1]:{sshd.port}" in text and fingerprint in text
+        assert f"ssh-keyscan -p {sshd.port} -t ed25519 127.0.0.1 >> {empty}" in text  # how to trust it
+        assert empty.read_text() == ""  # nothing trusted behind the user's back
+
+        good = sshd.write_ssh_config(tmp_path / "ssh_config", "stranger")
+        assert good == config
+        f.settings_widgets["python"].value = "no-such-python3"
+        check = f.check()
+        text = html.unescape(f.check_result.value)
+        assert not check.ok and check.destination
+        assert "No Python 'no-such-python3' on stranger" in text and "absolute path" in text
+
+        f.settings_widgets["host"].value = "no-such-host.invalid"
+        check = f.check()
+        assert not check.ok and "Cannot resolve host name 'no-such-host.invalid'" in html.unescape(f.check_result.value)
+    finally:
+        f.close()
+
+
+@pytest.mark.ssh
+def test_create_and_run_over_ssh_reaches_the_end_through_the_monitor(ssh_form: Form, tmp_path: Path) -> None:
+    handle = ssh_form.create_and_run()
+    bundle = ssh_form.bundle
+    assert bundle is not None and handle is ssh_form.run_handle
+    assert handle.target == "ssh" and handle.remote
+    # The form's run settings went to wb.run as the handle's options.
+    rec = handle.record
+    assert (rec.host, rec.python) == ("wbform", sys.executable)
+    assert rec.remote_dir == str((tmp_path / "remote" / bundle.name).resolve())
+    assert rec.connect["ssh_config"] == str(tmp_path / "ssh_config")
+    status = html.unescape(ssh_form.status.value)
+    assert "✔ Started 3 job(s)" in status and "wbform:" in status and "brings the results home" in status, status
+    assert ssh_form.monitor is not None and ssh_form.monitor_box.children == (ssh_form.monitor.widget,)
+
+    _until_done(ssh_form, 3)
+    assert "3 of 3 done (100 %)" in ssh_form.monitor.progress_text.value
+    assert "from wbform:" in ssh_form.monitor.progress_text.value  # it synced by itself
+    df = wb.results(bundle)
+    assert len(df) == 3 and (df["status"] == "completed").all() and df["amplitude"].notna().all()
+    with wb.attach(bundle) as again:  # the one lookup finds the same run
+        assert again.target == "ssh" and again.cluster == handle.cluster
+
+
+@pytest.mark.ssh
+def test_a_run_that_does_not_start_keeps_the_bundle_and_runs_once_fixed(ssh_form: Form) -> None:
+    ssh_form.settings_widgets["python"].value = "no-such-python3"
+    ssh_form.buttons["create_and_run"].click()
+    status = html.unescape(ssh_form.status.value)
+    assert "wb-error" in ssh_form.status.value
+    assert f"Created {ssh_form.path}, but its run on wbform:" in status and "did not start" in status, status
+    assert "not on the PATH" in status and "press Run" in status
+    bundle = ssh_form.bundle
+    assert bundle is not None and open_bundle(bundle.path).count == 3 and ssh_form.monitor is None
+    assert ssh_form.run_button.layout.display == "" and not ssh_form.run_button.disabled
+
+    ssh_form.settings_widgets["python"].value = sys.executable
+    ssh_form.run_button.click()
+    assert "✔ Started 3 job(s)" in html.unescape(ssh_form.status.value), ssh_form.status.value
+    _until_done(ssh_form, 3)
+    assert len(wb.results(ssh_form.path)) == 3
+
+
+@pytest.mark.ssh
+def test_a_remote_folder_holding_another_bundle_is_refused_and_left_alone(ssh_form: Form, tmp_path: Path) -> None:
+    other = wb.create(make_scan("demo", drive_freq=[2.0]), tmp_path / "elsewhere" / ssh_form.name)
+    there = tmp_path / "remote" / ssh_form.name
+    shutil.copytree(other.path, there)  # another bundle of the same folder name went there first
+    before = sorted((p.relative_to(there), p.stat().st_mtime_ns) for p in there.rglob("*"))
+    ssh_form.buttons["create_and_run"].click()
+    status = html.unescape(ssh_form.status.value)
+    assert "did not start" in status and "holds a 'demo' bundle of 1 job(s)" in status, status
+    assert "choose another remote_dir" in status and ssh_form.monitor is None
+    assert sorted((p.relative_to(there), p.stat().st_mtime_ns) for p in there.rglob("*")) == before
+    assert ssh_form.bundle is not None and ssh_form.bundle.path.exists() and not ssh_form.run_button.disabled

@@ -52,6 +52,7 @@ __all__ = [
     "HostSettings",
     "SSHConnection",
     "UploadReport",
+    "config_hosts",
     "connect",
     "fingerprint",
     "is_transient",
@@ -323,6 +324,31 @@ def resolve_host(
         trust_on_first_use=trust_on_first_use or strict == "accept-new",
         allow_agent=allow_agent,
     )
+
+
+def config_hosts(ssh_config: str | os.PathLike[str] | None = _DEFAULT) -> list[str]:
+    """The ``Host`` names of an OpenSSH client config, sorted (wildcard patterns and negations left out).
+
+    Parameters
+    ----------
+    ssh_config
+        The config to read (default ``~/.ssh/config``); ``None`` or a missing file gives no names.
+
+    Returns
+    -------
+    list of str
+        What a user may type as a host (the aliases they set up); empty when the file cannot be read.
+    """
+    import paramiko
+
+    path = DEFAULT_SSH_CONFIG.expanduser() if ssh_config is _DEFAULT else ssh_config
+    if path is None or not Path(path).expanduser().is_file():
+        return []
+    try:
+        names = paramiko.SSHConfig.from_path(str(Path(path).expanduser())).get_hostnames()
+    except (OSError, UnicodeDecodeError, paramiko.SSHException):
+        return []  # a broken config is reported when connecting (resolve_host), not while offering names
+    return sorted(n for n in names if not any(c in n for c in "*?!"))
 
 
 def _local_user() -> str:

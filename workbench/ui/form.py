@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from .._format import format_duration
-from ..errors import JobTypeError, ParameterError, ScanError, WorkbenchError, ZipError
+from ..errors import ExecutorError, JobTypeError, ParameterError, ScanError, WorkbenchError, ZipError
 from ..jobtype import JobType, Problem
 from ..registry import get_job_type, job_types
 from ..scan import Scan, ScanCost
@@ -52,8 +52,9 @@ from .preview import PointsPlot, points_table_html
 if TYPE_CHECKING:
     from ..bundle import Bundle, BundlePlan
     from ..executors.base import RunReport
-    from ..executors.local import LocalRun
-    from ..monitor.poller import Poller
+    from ..executors.check import HostCheck
+    from ..executors.handle import RunHandle
+    from ..monitor.widget import Monitor
 
 __all__ = ["Form", "form", "TARGET_LABELS"]
 
@@ -64,10 +65,15 @@ TARGET_LABELS: dict[str, str] = {
     "condor": "an HTCondor pool (schedd on this machine)",
     "condor-ssh": "an HTCondor pool through an SSH submit host",
 }
-#: Targets the form can run itself (the others are created here and submitted elsewhere).
-RUNNABLE_TARGETS: tuple[str, ...] = ("local",)
-#: Seconds between updates of the status line while a run the form started lasts.
-RUN_STATUS_SECONDS = 1.0
+#: The run settings each target needs besides the common ones (the others are hidden).
+TARGET_FIELDS: dict[str, tuple[str, ...]] = {
+    "local": (),
+    "ssh": ("host", "remote_dir", "python"),
+    "condor": ("python",),
+    "condor-ssh": ("host", "remote_dir", "python"),
+}
+#: Targets reached over SSH: the form offers the hosts of ~/.ssh/config and a *Check* button.
+SSH_TARGETS: tuple[str, ...] = ("ssh", "condor-ssh")
 
 _STYLE = """<style>
 .wb-form { font-size: var(--jp-ui-font-size1, 13px); max-width: 1100px; }
@@ -89,6 +95,7 @@ _STYLE = """<style>
 .wb-form table.wb-table th, .wb-form table.wb-table td { padding: 1px 8px; text-align: right; border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
 .wb-form table.wb-table th { font-weight: 600; }
 .wb-form .wb-summary .widget-html-content { font-size: 1.02em; }
+.wb-form .wb-status .wb-error, .wb-form .wb-check { white-space: pre-wrap; }
 .wb-form .wb-status pre { max-height: 24em; overflow: auto; font-size: 0.85em; background: var(--jp-layout-color2, #f5f5f5); padding: 6px; }
 </style>"""
 
@@ -138,6 +145,11 @@ class Form:
         Show the small plot of the points of 1-D and 2-D scans.
     rows
         Rows of the preview table.
+    connect
+        SSH connection options for the ``ssh`` and ``condor-ssh`` targets (``ssh_config``, ``user``,
+        ``port``, ``key_filename``, ``known_hosts``, ...), given to the run and to *Check* as
+        :func:`workbench.run` takes them; by default ``~/.ssh/config`` says how to reach the host.
+        The *host* field offers the ``Host`` names of that config.
 
     Attributes
     ----------
@@ -146,7 +158,12 @@ class Form:
     bundle
         The bundle made by the last :meth:`create` or :meth:`create_and_run`, else ``None``.
     run_handle
-        The background run started by :meth:`create_and_run`, else ``None``.
+        The run started by :meth:`create_and_run` or :meth:`run` (a
+        :class:`~workbench.executors.RunHandle`, whatever the target), else ``None``.
+    monitor
+        The monitor of that run, shown below the form, else ``None``.
+    last_check
+        What the last *Check* found (a :class:`~workbench.executors.check.HostCheck`), else ``None``.
     widget
         The whole form (an ipywidgets ``VBox``).
     last_update_seconds
@@ -164,10 +181,14 @@ class Form:
         zip: Iterable[Sequence[str]] = (),
         plot: bool = True,
         rows: int = 5,
+        connect: Mapping[str, Any] | None = None,
     ) -> None:
         self.fields: dict[str, ParamField] = {}
         self.bundle: Bundle | None = None
-        self.run_handle: LocalRun | None = None
+        self.run_handle: RunHandle | None = None
+        self.monitor: Monitor | None = None
+        self.last_check: HostCheck | None = None
+        self.connect: dict[str, Any] = dict(connect or {})
         self.last_update_seconds = 0.0
         self.rows = rows
         self._quiet = 0
@@ -179,7 +200,7 @@ class Form:
         self._cost_key: Any = None
         self._cost_value: ScanCost | None = None
         self._name_auto = name is None
-        self._poller: Poller | None = None
+        self._checking: Any = None  # the arguments of the check in progress
 
         names = job_types()  # reads every package's entry points: once
         job_type, scan, bundle = self._resolve(what, names)
@@ -239,7 +260,18 @@ class Form:
                 options=[(TARGET_LABELS.get(t, t), t) for t in TARGETS], value=s.target, description="runs on",
                 style=desc, layout=wide(),
             ),
-            "host": w.Text(value=s.host, description="host", placeholder="as in ~/.ssh/config", style=desc, layout=wide()),
+            "host": w.Combobox(
+                value=s.host, options=self._host_names(), ensure_option=False, description="host",
+                placeholder="a Host of ~/.ssh/config, or a host name", style=desc, layout=wide(),
+            ),
+            "remote_dir": w.Text(
+                value=s.remote_dir, description="remote folder", placeholder="relative to the remote home folder",
+                tooltip="Where bundles go on the host (the bundle is a folder in it)", style=desc, layout=wide(),
+            ),
+            "python": w.Text(
+                value=s.python, description="Python there", placeholder="python3, or an absolute path",
+                tooltip="The Python that runs the jobs there; it needs workbench", style=desc, layout=wide(),
+            ),
             "batch_name": w.Text(value=s.batch_name, description="batch name", style=desc, layout=wide()),
             "request_cpus": w.IntText(value=s.request_cpus, description="request_cpus", style=desc, layout=narrow()),
             "request_memory_mb": w.FloatText(
@@ -265,9 +297,18 @@ class Form:
             widget.observe(self._setting_changed, names="value")
         sw = self.settings_widgets
         self._settings_message = w.HTML()
+        self.check_button = w.Button(
+            description="Check", icon="plug", tooltip="Connect to the host and say what is there: Python, workbench, free disk",
+            layout=w.Layout(width="auto", min_width="7em", margin="2px 0 2px 12.5em"),
+        )
+        self.check_button.add_class("wb-button-check")
+        self.check_button.on_click(lambda _: self._check_clicked())
+        self.check_result = w.HTML(layout=w.Layout(max_width="60em"))
+        self.check_result.add_class("wb-check")
         settings_box = w.HBox(
             [
-                w.VBox([sw["name"], sw["folder"], sw["target"], sw["host"], sw["batch_name"]]),
+                w.VBox([sw["name"], sw["folder"], sw["target"], sw["host"], sw["remote_dir"], sw["python"],
+                        self.check_button, sw["batch_name"]]),  # fmt: skip
                 w.VBox([sw["request_cpus"], sw["request_memory_mb"], sw["request_disk_mb"], sw["auto_requests"], sw["max_idle"], sw["checkpoint_seconds"]]),
             ],
             layout=w.Layout(flex_flow="row wrap"),
@@ -284,10 +325,17 @@ class Form:
         self.buttons["dry_run"].on_click(lambda _: self._click(self.dry_run))
         self.buttons["create"].on_click(lambda _: self._click(self.create))
         self.buttons["create_and_run"].on_click(lambda _: self._click(self.create_and_run))
+        # Shown once the form made a bundle: runs it again, e.g. after a start that failed, with other run settings.
+        self.run_button = w.Button(description="Run", icon="play", button_style="success",
+                                   layout=w.Layout(width="auto", min_width="6em", flex="0 0 auto", display="none"))
+        self.run_button.add_class("wb-button-run")
+        self.run_button.on_click(lambda _: self._click(self.run))
         self.reason = w.HTML(layout=w.Layout(flex="1 1 auto", margin="0 0 0 0.8em"))
         self.reason.add_class("wb-reason")
         self.status = w.HTML()
         self.status.add_class("wb-status")
+        self.monitor_box = w.VBox(layout=w.Layout(width="100%"))
+        self.monitor_box.add_class("wb-form-monitor")
 
         self.widget = w.VBox(
             [
@@ -301,9 +349,11 @@ class Form:
                 self._preview_box,
                 _section("Run settings"),
                 settings_box,
+                self.check_result,
                 self._settings_message,
-                w.HBox([*self.buttons.values(), self.reason], layout=w.Layout(align_items="center", margin="8px 0 0 0")),
+                w.HBox([*self.buttons.values(), self.run_button, self.reason], layout=w.Layout(align_items="center", margin="8px 0 0 0")),
                 self.status,
+                self.monitor_box,
             ],
             layout=w.Layout(width="100%"),
         )
@@ -370,7 +420,9 @@ class Form:
         return self.folder / self.name
 
     def disabled_reason(self, action: str = "create") -> str | None:
-        """Why a button is disabled (``"dry_run"``, ``"create"`` or ``"create_and_run"``), or ``None`` when it is not."""
+        """Why a button is disabled (``"dry_run"``, ``"create"``, ``"create_and_run"`` or ``"run"``), or ``None`` when it is not."""
+        if action == "run":
+            return self._run_blocked()
         if self._errors:
             key, message = next(iter(self._errors.items()))
             more = len(self._errors) - 1
@@ -383,11 +435,6 @@ class Form:
             return "The form does not describe a scan yet."
         if action in ("create", "create_and_run") and self.path.exists():
             return f"{self.path} already exists: choose another bundle name."
-        if action == "create_and_run" and self._settings is not None and self._settings.target not in RUNNABLE_TARGETS:
-            return (
-                f"The form runs bundles on this machine only so far; create the bundle and submit it to "
-                f"{TARGET_LABELS.get(self._settings.target, self._settings.target)} from there."
-            )
         return None
 
     # ------------------------------------------------------------------
@@ -420,23 +467,192 @@ class Form:
         self._update_buttons()
         return bundle
 
-    def create_and_run(self, *, wait: bool = False) -> LocalRun | RunReport:
-        """Create the bundle and run it on this machine (in the background unless ``wait``)."""
-        from ..executors.local import run
+    def create_and_run(self, *, wait: bool = False) -> RunHandle | RunReport:
+        """Create the bundle and run it where the run settings say (see :meth:`run`).
 
+        If the run does not start (an unreachable host, say), the bundle stays
+        created: fix the run settings and press *Run* (or call :meth:`run`).
+        """
         self._ready("create_and_run")
         bundle = self.create()
-        handle = run(bundle, wait=wait, progress=False)
+        return self._start(bundle, wait=wait, created=True)
+
+    def run(self, *, wait: bool = False) -> RunHandle | RunReport:
+        """Run the bundle this form created, on the target of the run settings, and show its monitor below the form.
+
+        What the form does, :func:`workbench.run` does: this calls
+        ``wb.run(bundle, target=settings.target, wait=wait, progress=False, **form.run_options)``.
+
+        Returns
+        -------
+        RunHandle or RunReport
+            The run's handle (also :attr:`run_handle`), or with ``wait`` its report.
+
+        Raises
+        ------
+        ExecutorError, TransportError
+            The run did not start; the message names the host, the problem and the fix.
+        """
+        reason = self.disabled_reason("run")
+        if reason is not None or self.bundle is None:
+            raise ScanError(reason or "Create the bundle first.")
+        return self._start(self.bundle, wait=wait, created=False)
+
+    @property
+    def run_options(self) -> dict[str, Any]:
+        """The options :meth:`run` gives :func:`workbench.run` for the current target (empty while a setting is invalid).
+
+        ``host``, ``remote_dir`` and ``python`` (``ssh``), ``host`` and
+        ``remote_dir`` (``condor-ssh``, whose jobs take ``python`` from the
+        bundle's settings), and the SSH connection options :attr:`connect`.
+        """
+        s = self._settings
+        if s is None:
+            return {}
+        if s.target == "ssh":
+            return {"host": s.host, "remote_dir": s.remote_dir, "python": s.python, **self.connect}
+        if s.target == "condor-ssh":
+            return {"host": s.host, "remote_dir": s.remote_dir, **self.connect}
+        return {}
+
+    def check(self) -> HostCheck:
+        """Connect to the host of the run settings and say what is there (here, blocking; the button uses a thread).
+
+        Returns
+        -------
+        HostCheck
+            Python and workbench versions, free disk in the remote folder, or why it failed; also
+            shown under the settings and kept as :attr:`last_check`.
+        """
+        from ..executors.check import check_host
+
+        args = self._check_args()
+        result = check_host(**args)
+        self._show_check(result)
+        return result
+
+    def _check_args(self) -> dict[str, Any]:
+        s = self._settings
+        if s is None or s.target not in SSH_TARGETS:
+            target = s.target if s is not None else self.settings_widgets["target"].value
+            if target not in SSH_TARGETS:
+                raise ScanError(f"Check connects to a host: choose {TARGET_LABELS['ssh']!r} or "
+                                f"{TARGET_LABELS['condor-ssh']!r} under 'runs on' first.")  # fmt: skip
+            raise ScanError("Fix the run settings first: " + "; ".join(self._errors.values()))
+        return {"host": s.host, "python": s.python, "remote_dir": s.remote_dir, "condor": s.target == "condor-ssh",
+                **self.connect}  # fmt: skip
+
+    def _check_clicked(self) -> None:
+        from ..executors.check import check_host
+        from ..monitor.poller import running_loop
+
+        try:
+            args = self._check_args()
+        except WorkbenchError as e:
+            self.check_result.value = _span("wb-error", f"✖ {e}")
+            return
+        loop = running_loop()
+        if loop is None:  # no kernel loop (a script): check here
+            self._show_check(check_host(**args))
+            return
+        self._checking = args
+        self.check_button.disabled = True
+        self.check_result.value = _span("wb-note", f"Connecting to {args['host']}…")
+
+        def done(fut: Any) -> None:  # on the kernel's loop, like every widget update
+            self.check_button.disabled = False
+            if self._checking is not args:
+                return  # the settings changed meanwhile: that result is about another host
+            self._checking = None
+            e = fut.exception() if not fut.cancelled() else None
+            if e is not None:
+                self.check_result.value = _span("wb-error", f"✖ The check failed: {type(e).__name__}: {e}")
+            elif not fut.cancelled():
+                self._show_check(fut.result())
+
+        # The connection and the remote commands take seconds: in a worker thread, so the kernel stays free.
+        loop.run_in_executor(None, lambda: check_host(**args)).add_done_callback(done)
+
+    def _show_check(self, result: HostCheck | None) -> None:
+        self.last_check = result
+        if result is None:
+            self._checking = None
+            self.check_result.value = ""
+            return
+        head, *rest = result.summary().splitlines()
+        lines = [_span("wb-ok" if result.ok else "wb-error", head)]
+        for line in rest:
+            cls = "wb-warning" if line.startswith("⚠") else "wb-error" if line.startswith("✖") else "wb-note"
+            lines.append(_span(cls, line))
+        self.check_result.value = "<br>".join(lines)
+
+    def _run_blocked(self) -> str | None:
+        """Why :meth:`run` cannot go now, or ``None``."""
+        if self.bundle is None or not self.bundle.path.exists():
+            return "Create the bundle first (Create bundle), then run it."
+        settings_errors = [m for k, m in self._errors.items() if k.startswith("settings.") and k != "settings.name"]
+        if settings_errors or self._settings is None:
+            return "Fix the run settings: " + ("; ".join(settings_errors) or "they are not valid.")
+        # A run still going is refused by the target itself, with where it runs and how to stop it.
+        return None
+
+    def _start(self, bundle: Bundle, *, wait: bool, created: bool) -> RunHandle | RunReport:
+        """``wb.run`` with the form's run settings; the monitor below the form follows the run."""
+        from .. import executors
+
+        settings = self._settings
+        assert settings is not None
+        where = self._where(settings)
+        self._show_status(f"Starting {bundle.count:,} job(s) of {bundle.path} on {where}…")
+        try:
+            result = executors.run(bundle, target=settings.target, wait=wait, progress=False, **self.run_options)
+        except WorkbenchError as e:
+            first = f"Created {bundle.path}, but its run" if created else f"The run of {bundle.path}"
+            fix = " Check tells what the host has." if settings.target in SSH_TARGETS else ""
+            raise ExecutorError(f"{first} on {where} did not start: {e}\nNothing ran; the bundle is kept. Fix the "
+                                f"run settings and press Run.{fix}") from e  # fmt: skip
+        finally:
+            self._update_buttons()
         if wait:
-            self._show_status(f"Created and ran {bundle.path}: {handle}")
-            return handle
-        self.run_handle = handle  # type: ignore[assignment]
+            self._show_monitor(bundle, None)
+            self._show_status(f"Ran {bundle.path} on {where}: {result}")
+            return result
+        handle: RunHandle = result  # type: ignore[assignment]
+        self.run_handle = handle
+        self._show_monitor(bundle, handle)
+        home = " and brings the results home as they come" if handle.remote else ""
         self._show_status(
-            f"Created {bundle.path} and started its {bundle.count:,} job(s) on this machine in the background. "
-            f"Follow them with wb.status({str(bundle.path)!r}); results with wb.results(...)."
-        )
-        self._start_poller(bundle)
+            _span("wb-ok", f"✔ Started {bundle.count:,} job(s) of {bundle.path} on {handle.where if handle.remote else where}.")
+            + html.escape(f" The monitor below follows them{home}; in another notebook, wb.monitor({str(bundle.path)!r}) "
+                          "does too. Change the scan to make another bundle; Run runs this one's unfinished jobs again."),
+            raw=True,
+        )  # fmt: skip
         return handle
+
+    def _host_names(self) -> list[str]:
+        """The ``Host`` names of the SSH config the connection uses (``connect["ssh_config"]``, else ``~/.ssh/config``)."""
+        from ..transport.ssh import config_hosts
+
+        if "ssh_config" in self.connect:
+            return config_hosts(self.connect["ssh_config"])
+        return config_hosts()
+
+    @staticmethod
+    def _where(settings: RunSettings) -> str:
+        if settings.target in SSH_TARGETS:
+            return f"{settings.host}:{settings.remote_dir}" + (" (HTCondor)" if settings.target == "condor-ssh" else "")
+        return TARGET_LABELS.get(settings.target, settings.target)
+
+    def _show_monitor(self, bundle: Bundle, handle: RunHandle | None) -> None:
+        """The monitor of ``bundle``'s run, in the box below the form (replacing the one of an earlier run)."""
+        from ..monitor import monitor
+
+        if self.monitor is not None:
+            self.monitor.close()
+        self.monitor = monitor(bundle, run=handle, display=False)
+        if handle is None:
+            self.monitor.refresh()
+        self.monitor_box.children = [self.monitor.widget]
 
     def load(self, what: Any) -> Form:
         """Fill the form from a bundle (path or :class:`~workbench.bundle.Bundle`), a :class:`~workbench.scan.Scan` or its dict.
@@ -473,9 +689,10 @@ class Form:
         return f"<Form {self._job_type.name}: {state}>"
 
     def close(self) -> None:
-        """Close every widget of the form (and stop following a run)."""
-        if self._poller is not None:
-            self._poller.stop()
+        """Close every widget of the form and the monitor below it (the run goes on)."""
+        self._checking = None
+        if self.monitor is not None:
+            self.monitor.close()
         if self.plot is not None:
             self.plot.close()
         for f in self.fields.values():
@@ -556,6 +773,8 @@ class Form:
         sw = self.settings_widgets
         sw["target"].value = s.target if s.target in TARGETS else "local"
         sw["host"].value = s.host
+        sw["remote_dir"].value = s.remote_dir
+        sw["python"].value = s.python
         sw["batch_name"].value = s.batch_name
         sw["request_cpus"].value = s.request_cpus
         sw["max_idle"].value = s.max_idle
@@ -625,6 +844,8 @@ class Form:
             return
         if change["owner"] is self.settings_widgets["name"]:
             self._name_auto = False
+        if change["owner"] in [self.settings_widgets[k] for k in ("target", "host", "remote_dir", "python")]:
+            self._show_check(None)  # a result about other settings would mislead
         self._refresh(scan_changed=False)
 
     def _job_type_picked(self, change: dict[str, Any]) -> None:
@@ -688,7 +909,10 @@ class Form:
         sw = self.settings_widgets
         errors: dict[str, str] = {}
         target = sw["target"].value
-        sw["host"].layout.display = "" if target in ("ssh", "condor-ssh") else "none"
+        needed = TARGET_FIELDS.get(target, ())
+        for key in ("host", "remote_dir", "python"):
+            sw[key].layout.display = "" if key in needed else "none"
+        self.check_button.layout.display = "" if target in SSH_TARGETS else "none"
         auto = bool(sw["auto_requests"].value)
         sw["request_memory_mb"].disabled = auto
         sw["request_disk_mb"].disabled = auto
@@ -696,6 +920,8 @@ class Form:
             **self._base_settings.to_dict(),
             "target": target,
             "host": str(sw["host"].value).strip(),
+            "remote_dir": str(sw["remote_dir"].value).strip() or RunSettings.remote_dir,
+            "python": str(sw["python"].value).strip() or RunSettings.python,
             "batch_name": str(sw["batch_name"].value).strip(),
             "request_cpus": sw["request_cpus"].value,
             "max_idle": sw["max_idle"].value,
@@ -765,12 +991,21 @@ class Form:
 
     def _update_buttons(self) -> None:
         texts = []
+        # The bundle made here "already exists": no problem to list; Run is offered for it instead.
+        own = self.bundle is not None and self.bundle.path.exists() and self.path.resolve() == self.bundle.path.resolve()
         for key, b in self.buttons.items():
             reason = self.disabled_reason(key)
             b.disabled = reason is not None
             b.tooltip = reason or ""
-            if reason and reason not in texts:
+            if reason and reason not in texts and not (own and key != "dry_run"):
                 texts.append(reason)
+        made_here = self.bundle is not None and self.bundle.path.exists()
+        reason = self.disabled_reason("run")
+        self.run_button.layout.display = "" if made_here else "none"
+        self.run_button.disabled = reason is not None
+        self.run_button.tooltip = reason or f"Run {self.bundle.path if self.bundle else ''} with the run settings above"
+        if made_here and reason and reason not in texts:
+            texts.append(reason)
         self.reason.value = "<br>".join(_span("wb-note", t) for t in texts)
 
     def _ready(self, action: str) -> tuple[Scan, RunSettings]:
@@ -784,7 +1019,7 @@ class Form:
         return self._scan, self._settings
 
     def _click(self, action: Any) -> None:
-        for b in self.buttons.values():
+        for b in (*self.buttons.values(), self.run_button):
             b.disabled = True
         self._show_status("Working…")
         try:
@@ -801,41 +1036,6 @@ class Form:
         if pre is not None:
             body += f"<pre>{html.escape(pre)}</pre>"
         self.status.value = body
-
-    def _start_poller(self, bundle: Bundle) -> None:
-        """Update the status line while the background run lasts.
-
-        A :class:`~workbench.monitor.poller.Poller` on the kernel's loop; the
-        listing of finished jobs (a directory scan) runs in a worker thread.
-        """
-        from ..monitor.poller import Poller, running_loop
-
-        loop = running_loop()
-        handle = self.run_handle
-        if loop is None or handle is None:
-            return
-        if self._poller is not None:
-            self._poller.stop()
-
-        async def step() -> None:
-            ended = handle.done  # before the listing: a run that ended has written all it will
-            done = len(await loop.run_in_executor(None, bundle.finished_ids))
-            count = f"{done:,} of {bundle.count:,} job(s) finished"
-            if not ended:
-                self._show_status(f"Running {bundle.path} on this machine: {count}.")
-                return
-            poller.stop()
-            try:
-                report = handle.wait(0)
-                self._show_status(f"Ran {bundle.path} on this machine: {count}. {report}")
-            except Exception as e:  # noqa: BLE001 - the run's own error, shown where the user looks
-                self._show_status(_span("wb-error", f"✖ The run of {bundle.path} failed ({count}): {e}"), raw=True)
-
-        def failed(e: BaseException) -> None:
-            self._show_status(_span("wb-error", f"✖ Following the run of {bundle.path} failed: {e}"), raw=True)
-
-        poller = self._poller = Poller(step, RUN_STATUS_SECONDS, on_error=failed)
-        poller.start(loop)
 
 
 def form(what: Any = None, **options: Any) -> Form:
