@@ -194,3 +194,27 @@ def test_the_command_line_creates_and_resumes_an_adaptive_scan(tmp_path, capsys,
     assert Bundle(path).count == 13
     assert main(["adapt", path, "--set", "x=1"]) == 2
     assert "describe a new scan" in capsys.readouterr().err
+
+
+@pytest.mark.ssh
+def test_an_adaptive_scan_grows_and_runs_on_an_ssh_host(sshd, tmp_path):
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).parent
+    s = wb.scan(J.lorentz, x=wb.adaptive(-1.0, 1.0), width=0.02, center=0.1)
+    a = wb.adapt(s, tmp_path / "peak", goal=0.02, max_jobs=30, target="ssh", host=sshd.host,
+                 remote_dir=str(tmp_path / "remote"), python=sys.executable, env={"PYTHONPATH": str(tests)},
+                 workers=2, progress=False, **sshd.connect_options())  # fmt: skip
+    report = a.wait()
+    assert report.reason in ("goal", "max_jobs"), str(report)
+    assert report.rounds >= 2 and report.failed == 0  # the bundle grew between rounds, there and here
+    ids = read_job_ids(a.bundle)
+    remote_ids = (tmp_path / "remote" / "peak" / "jobs.txt").read_text().split()[1::2]
+    assert remote_ids == ids  # the grown index files went up
+    df = wb.results(a.bundle)
+    assert len(df) == len(ids) and (df["status"] == "completed").all()
+    x = df["x"].to_numpy()
+    assert np.mean(np.abs(x - 0.1) < 0.1) > 0.25  # a uniform grid puts 10 % of its points there
+    with wb.attach(a.bundle) as run:
+        assert run.target == "ssh" and run.done
