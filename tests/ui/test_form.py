@@ -66,7 +66,7 @@ def test_a_linspace_typed_into_a_field_changes_the_job_count(form: Form) -> None
     assert form.scan.sources["drive_freq"] == Linspace(0.5, 1.5, 41)
     assert len(form.scan) == 41
     assert "41 values: 0.5, 0.525, …, 1.5 · step 0.025" in form.fields["drive_freq"].message.value
-    assert "41 jobs" in form.summary.value and "core-hours" in form.summary.value
+    assert "41 jobs" in form.summary.value and "about 7.3 core-seconds" in form.summary.value
     form.fields["damping"].mode.value = "list"
     form.fields["damping"].inputs["list"].value = "0.05, 0.1, 0.2"
     assert len(form.scan) == 123
@@ -505,7 +505,7 @@ def test_an_unloadable_job_type_is_reported_and_the_form_stays(form: Form, monke
     from workbench import registry
 
     monkeypatch.setitem(registry._BUILTIN, "broken", "no_such_module_here:thing")
-    form.job_type_picker.options = [*form.job_type_picker.options, "broken"]
+    form.job_type_picker.options = [*form.job_type_picker.options, ("broken", "broken")]
     form.job_type_picker.value = "broken"
     assert "Cannot import module" in form._header_message.value
     assert form.job_type_picker.value == "demo" and form.job_type.name == "demo"
@@ -598,7 +598,7 @@ def test_a_million_values_on_one_axis_are_checked_and_shown_as_you_type(
     form.fields["drive_freq"].inputs["linspace.stop"].value = "2.5"
     assert form.scan is not None and len(form.scan) == 1_000_001
     assert isinstance(form.scan.values("drive_freq"), NumericValues)  # kept as one array
-    assert "1,000,001 values: 0.5, 0.500002, …, 2.5 · step 2e-06" in form.fields["drive_freq"].message.value
+    assert "1,000,001 values: 0.5, 0.500002, …, 2.5 · step 2e-6" in form.fields["drive_freq"].message.value
     assert "1,000,001 jobs" in form.summary.value
     assert "<td>0.500002</td>" in form.table.value
     # A value out of bounds anywhere in the million is found and named at the field.

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from .._format import format_duration
+from .._format import format_core_time, format_duration
 from ..errors import JobTypeError, ParameterError, ScanError, WorkbenchError, ZipError
 from ..jobtype import JobType, Problem
 from ..registry import get_job_type, job_types
@@ -106,6 +106,19 @@ def _free_name(folder: Path, base: str) -> str:
     while (folder / f"{stem}-{k + 1}").exists():
         k += 1
     return f"{stem}-{k + 1}"
+
+
+def _job_type_options(names: Sequence[str], current: JobType) -> list[tuple[str, str]]:
+    """(title, name) of each job type for the picker; the name where a job type cannot be loaded here."""
+    options = []
+    for n in names:
+        title = n
+        try:
+            title = (current if n == current.name else get_job_type(n)).title or n
+        except Exception:  # noqa: BLE001 - a broken plug-in still shows, by name; picking it says what is wrong
+            pass
+        options.append((title if title == n else f"{title} ({n})", n))
+    return options
 
 
 def _section(title: str) -> w.HTML:
@@ -199,9 +212,9 @@ class Form:
         # -- widgets -----------------------------------------------------------
         self._style = w.HTML(_STYLE, layout=w.Layout(display="none"))
         self.job_type_picker = w.Dropdown(
-            options=names if job_type.name in names else [*names, job_type.name],
+            options=_job_type_options(names if job_type.name in names else [*names, job_type.name], job_type),
             value=job_type.name, description="Job type", style={"description_width": "initial"},
-            layout=w.Layout(width="18em"),
+            layout=w.Layout(width="auto", min_width="18em", max_width="36em"),
         )
         self.job_type_picker.add_class("wb-job-type")
         self.job_type_picker.observe(self._job_type_picked, names="value")
@@ -414,7 +427,7 @@ class Form:
         self.bundle = bundle
         cost = scan.cost
         self._show_status(
-            f"Created {bundle.path}: {len(scan):,} job(s), about {cost.core_hours:.3g} core-hours. "
+            f"Created {bundle.path}: {len(scan):,} job(s), about {format_core_time(cost.core_seconds)}. "
             f"Run it with wb.run(wb.open_bundle({str(bundle.path)!r})), or use Create and run next time."
         )
         self._update_buttons()
@@ -444,7 +457,7 @@ class Form:
         A bundle also brings its run settings and folder; the bundle name becomes
         the next free one (``name-2``...), so the clone is created beside the original.
         """
-        job_type, scan, bundle = self._resolve(what, self.job_type_picker.options)
+        job_type, scan, bundle = self._resolve(what, self._picker_names())
         if scan is None:
             raise ScanError(f"{what!r} is a job type, not a scan or bundle; use workbench.form({what!r}) to start a new scan.")
         self._quiet += 1
@@ -512,6 +525,10 @@ class Form:
             return scan.job_type, scan, bundle
         raise TypeError(f"form() takes a job type, a bundle path or a Scan, not {type(what).__name__}.")
 
+    def _picker_names(self) -> list[str]:
+        """The job type names the picker offers (its options are (title, name) pairs, or names)."""
+        return [o[1] if isinstance(o, tuple) else o for o in self.job_type_picker.options]
+
     def _field(self, name: str) -> ParamField:
         try:
             return self.fields[name]
@@ -529,13 +546,15 @@ class Form:
         self._quiet += 1
         try:
             if self.job_type_picker.value != job_type.name:
-                if job_type.name not in self.job_type_picker.options:
-                    self.job_type_picker.options = [*self.job_type_picker.options, job_type.name]
+                if job_type.name not in self._picker_names():
+                    self.job_type_picker.options = [*self.job_type_picker.options, (job_type.title, job_type.name)]
                 self.job_type_picker.value = job_type.name
         finally:
             self._quiet -= 1
+        # The picker shows the title; the header says the rest.
+        name = f"<code>{html.escape(job_type.name)}</code>"
         desc = f" — {html.escape(job_type.description)}" if job_type.description else ""
-        self._title.value = f"<b>{html.escape(job_type.title)}</b>{desc}"
+        self._title.value = f"{name}{desc}"
         self._header_message.value = self._notice
 
     def _fill(self, scan: Scan) -> None:
@@ -742,7 +761,7 @@ class Form:
             shape = " × ".join(f"{d.label} {len(d):,}" for d in scan.axes) or "a single point"
             lines.append(
                 f'<b class="wb-jobs">{len(scan):,} job{"s" if len(scan) != 1 else ""}</b> ({html.escape(shape)}) · '
-                f"about {cost.core_hours:.3g} core-hours{' (estimated from a sample)' if cost.estimated else ''} · "
+                f"about {format_core_time(cost.core_seconds)}{' (estimated from a sample)' if cost.estimated else ''} · "
                 f"per job up to {format_duration(cost.max_seconds, digits=2)}, {cost.max_memory_mb:.3g} MB memory, "
                 f"{cost.max_disk_mb:.3g} MB disk"
             )
