@@ -66,7 +66,7 @@ def test_a_linspace_typed_into_a_field_changes_the_job_count(form: Form) -> None
     assert form.scan.sources["drive_freq"] == Linspace(0.5, 1.5, 41)
     assert len(form.scan) == 41
     assert "41 values: 0.5, 0.525, …, 1.5 · step 0.025" in form.fields["drive_freq"].message.value
-    assert "41 jobs" in form.summary.value and "about 7.3 core-seconds" in form.summary.value
+    assert "41 jobs" in form.summary.value and "core-seconds" in form.summary.value
     form.fields["damping"].mode.value = "list"
     form.fields["damping"].inputs["list"].value = "0.05, 0.1, 0.2"
     assert len(form.scan) == 123
@@ -294,10 +294,20 @@ def test_create_writes_the_bundle(form: Form) -> None:
     assert bundle.scan == form.scan
     assert bundle.settings.max_idle == 20 and bundle.settings.batch_name == "resonance"
     assert bundle.settings.request_memory_mb == 128.0
-    # The name is taken now: creating again is refused, with the reason.
+    # The name is taken now: creating again waits for a new name, and the note says what happened, not a failure.
     assert form.buttons["create"].disabled and form.buttons["create_and_run"].disabled
-    assert "already exists" in (form.disabled_reason("create") or "")
+    reason = form.disabled_reason("create") or ""
+    assert reason == "Bundle demo-scan is created. For another scan, change the bundle name (e.g. to demo-scan-2)."
+    assert "already exists" not in form.reason.value and "demo-scan is created" in form.reason.value
     assert not form.buttons["dry_run"].disabled
+    form.settings_widgets["name"].value = "demo-scan-2"
+    assert not form.buttons["create"].disabled
+
+
+def test_a_bundle_made_elsewhere_under_the_name_is_reported_as_taken(form: Form) -> None:
+    wb.create(form.scan, form.path)
+    form.settings_widgets["folder"].value = str(form.folder)  # any change checks again
+    assert form.disabled_reason("create") == f"{form.path} already exists: choose another bundle name (e.g. demo-scan-2)."
 
 
 def test_create_and_run_runs_on_this_machine(form: Form) -> None:
@@ -633,3 +643,73 @@ def test_user_settings_are_the_starting_point(tmp_path: Path, monkeypatch: pytes
         assert f.settings_widgets["max_idle"].value == 50 and f.settings is not None and f.settings.max_idle == 50
     finally:
         f.close()
+
+
+# -- numbers as a scientist writes them (issue 17) ----------------------------------------------
+def _width_chars(widget: object) -> int:
+    """The characters a text input is sized for (its width is ``calc(<n>ch + <m>em)``)."""
+    import re
+
+    m = re.fullmatch(r"calc\((\d+)ch \+ [\d.]+em\)", widget.layout.width)  # type: ignore[attr-defined]
+    assert m, widget.layout.width  # type: ignore[attr-defined]
+    return int(m.group(1))
+
+
+def test_large_numbers_are_prefilled_as_1e14_in_inputs_that_fit_them(tmp_path: Path) -> None:
+    f = wb.form("tdse", folder=tmp_path, plot=False)
+    try:
+        field = f.fields["intensity"]
+        assert field.inputs["value"].value == "1e14"
+        field.mode.value = "geomspace"
+        start, stop = field.inputs["geomspace.start"], field.inputs["geomspace.stop"]
+        assert (start.value, stop.value) == ("1e14", "2e14")
+        assert field.inputs["expr"].value == ""
+        field.mode.value = "expr"
+        assert field.inputs["expr"].value == "np.geomspace(1e14, 2e14, 11)"
+        assert "11 values: 1e14, 1.07177e14, …, 2e14" in field.message.value
+        # An input grows with what it holds, so nothing typed is cut off.
+        field.mode.value = "list"
+        lst = field.inputs["list"]
+        assert _width_chars(lst) == min(len(lst.value), 60) + 1  # long lists wrap at 60 characters
+        lst.value = "1e12, 2e12"
+        assert _width_chars(lst) == 23  # never narrower than the placeholder-sized minimum
+        assert "Allowed: a finite number >= 0 and <= 1e18 W/cm²." in html_unescape(field._help.value)
+        assert "a.u.." not in html_unescape(f.fields["Z"]._help.value)
+        assert "optical cycles" in f.fields["cycles"].widget.children[0].children[0].value
+    finally:
+        f.close()
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_a_cloned_bundle_shows_its_numbers_as_a_scientist_writes_them(tmp_path: Path) -> None:
+    bundle = wb.create(make_scan("tdse", intensity=Geomspace(1e9, 1e12, 4), wavelength=[400.0, 1e3]), tmp_path / "orig")
+    f = wb.form(bundle.path, plot=False)
+    try:
+        field = f.fields["intensity"]
+        assert field.mode.value == "geomspace"
+        texts = [field.inputs[f"geomspace.{k}"].value for k in ("start", "stop", "num")]
+        assert texts == ["1e9", "1e12", "4"]
+        assert all(_width_chars(field.inputs[f"geomspace.{k}"]) >= 8 for k in ("start", "stop"))
+        assert f.fields["wavelength"].inputs["list"].value == "400.0, 1000.0"
+        assert f.scan is not None and f.scan.sources["intensity"] == Geomspace(1e9, 1e12, 4)
+        assert f.job_type_picker.value == "tdse"
+        labels = dict((v, k) for k, v in f.job_type_picker.options)
+        assert labels["tdse"] == "1D TDSE: soft-core atom in a laser pulse (tdse)"
+    finally:
+        f.close()
+
+
+def test_the_summary_gives_core_time_in_the_unit_that_fits(form: Form) -> None:
+    import re
+
+    assert re.search(r"about 0\.\d\d? core-seconds ·", form.summary.value), form.summary.value
+    assert "core-hours" not in form.summary.value
+    form.fields["periods"].inputs["value"].value = "1e5"
+    form.fields["drive_freq"].mode.value = "linspace"
+    form.fields["drive_freq"].inputs["linspace.num"].value = "1000"
+    assert re.search(r"about \d+(\.\d)? core-hours ·", form.summary.value), form.summary.value

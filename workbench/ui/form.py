@@ -395,7 +395,11 @@ class Form:
         if self._scan is None:
             return "The form does not describe a scan yet."
         if action in ("create", "create_and_run") and self.path.exists():
-            return f"{self.path} already exists: choose another bundle name."
+            free = _free_name(self.folder, self.name)
+            if self.bundle is not None and self.bundle.path.resolve() == self.path.resolve():
+                # Not a failure: this form made it.  Say so, and how to make the next one.
+                return f"Bundle {self.name} is created. For another scan, change the bundle name (e.g. to {free})."
+            return f"{self.path} already exists: choose another bundle name (e.g. {free})."
         if action == "create_and_run" and self._settings is not None and self._settings.target not in RUNNABLE_TARGETS:
             return (
                 f"The form runs bundles on this machine only so far; create the bundle and submit it to "
