@@ -713,3 +713,15 @@ def test_the_summary_gives_core_time_in_the_unit_that_fits(form: Form) -> None:
     form.fields["drive_freq"].mode.value = "linspace"
     form.fields["drive_freq"].inputs["linspace.num"].value = "1000"
     assert re.search(r"about \d+(\.\d)? core-hours ·", form.summary.value), form.summary.value
+
+
+def test_a_word_in_a_number_field_says_first_that_a_number_is_expected(tmp_path: Path) -> None:
+    f = wb.form("tdse", folder=tmp_path, plot=False)
+    try:
+        field = f.fields["intensity"]
+        field.inputs["value"].value = "abc"
+        text = html_unescape(field.message.value)
+        assert text.startswith('✖ intensity: "abc": not a number; type a number (e.g. 1e14), a list')
+        assert text.index("not a number") < text.index("allowed names")
+    finally:
+        f.close()
