@@ -716,12 +716,56 @@ def test_the_summary_gives_core_time_in_the_unit_that_fits(form: Form) -> None:
 
 
 def test_a_word_in_a_number_field_says_first_that_a_number_is_expected(tmp_path: Path) -> None:
+    import re
+
     f = wb.form("tdse", folder=tmp_path, plot=False)
     try:
         field = f.fields["intensity"]
         field.inputs["value"].value = "abc"
-        text = html_unescape(field.message.value)
-        assert text.removeprefix('<span class="wb-error">').startswith('✖ intensity: "abc": not a number; type a number (e.g. 1e14), a list')
+        text = html_unescape(re.sub(r"<[^>]+>", "", field.message.value))
+        assert text.startswith('✖ intensity: "abc": not a number; type a number (e.g. 1e14), a list')
         assert text.index("not a number") < text.index("allowed names")
+    finally:
+        f.close()
+
+
+def test_an_invalid_field_keeps_the_last_valid_preview_dimmed(tmp_path: Path) -> None:
+    f = wb.form("demo", folder=tmp_path, plot=True)
+    try:
+        field = f.fields["drive_freq"]
+        field.mode.value = "linspace"
+        field.inputs["linspace.num"].value = "5"
+        table = f.table.value
+        assert "wb-stale" not in table and f.plot is not None and f.plot.widget.layout.display == ""
+        field.inputs["linspace.num"].value = "1e"  # half of "1e1", as typed
+        assert field.error and f.scan is None
+        assert "The last valid preview: fix drive_freq to update it." in f.table.value
+        assert table in f.table.value  # the same table, dimmed
+        assert f.plot.widget.layout.display == "" and "wb-stale" in f.plot.widget._dom_classes
+        field.inputs["linspace.num"].value = "1e1"
+        assert "wb-stale" not in f.table.value and "wb-stale" not in f.plot.widget._dom_classes
+        assert "… 5 more" in f.table.value
+    finally:
+        f.close()
+
+
+def _tick_labels(axis: object) -> list[str]:
+    """The labels a drawn figure shows on ``axis`` (major and minor, empty ones left out)."""
+    ticks = [*axis.get_majorticklabels(), *axis.get_minorticklabels()]  # type: ignore[attr-defined]
+    lo, hi = sorted(axis.get_view_interval())  # type: ignore[attr-defined]
+    return [t.get_text() for t in ticks if t.get_text() and lo <= t.get_position()[0 if axis.axis_name == "x" else 1] <= hi]  # type: ignore[attr-defined]
+
+
+def test_log_axes_of_the_preview_label_decades_as_1e12_without_crowding(tmp_path: Path) -> None:
+    f = wb.form("tdse", folder=tmp_path, plot=True, values={"intensity": Geomspace(1e12, 1e14, 30)})
+    try:
+        assert f.plot is not None and f.plot.ax.get_xscale() == "log"
+        f.plot.figure.canvas.draw()
+        labels = _tick_labels(f.plot.ax.xaxis)
+        assert labels == ["1e12", "1e13", "1e14"], labels  # decades only: no 2e12, 5e12... crowding them
+        f.fields["intensity"].set_source(Geomspace(1e14, 3e14, 5))
+        f.plot.figure.canvas.draw()
+        labels = _tick_labels(f.plot.ax.xaxis)
+        assert "2e14" in labels and all("e+" not in t for t in labels), labels
     finally:
         f.close()

@@ -461,8 +461,8 @@ class ParamField:
 
     def _render(self) -> None:
         parts: list[str] = []
-        if self.error:
-            parts.append(f'<span class="wb-error">✖ {html.escape(self.error)}</span>')
+        if self.error:  # one line (the form's CSS), the whole message on hover and beside the buttons
+            parts.append(f'<span class="wb-error" title="{html.escape(self.error)}">✖ {html.escape(self.error)}</span>')
         elif self.source is not None and self.values is not None:
             note = " · large: updates on Enter" if self._slow else ""
             parts.append(f'<span class="wb-preview">{html.escape(describe_values(self.source, self.values) + note)}</span>')

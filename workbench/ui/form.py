@@ -89,6 +89,14 @@ _STYLE = """<style>
 .wb-form table.wb-table th, .wb-form table.wb-table td { padding: 1px 8px; text-align: right; border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
 .wb-form table.wb-table th { font-weight: 600; }
 .wb-form .wb-summary .widget-html-content { font-size: 1.02em; }
+.wb-form .wb-field .wb-message .wb-error, .wb-form .wb-field .wb-message .wb-warning {
+  display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.wb-form .wb-field .wb-message:hover .wb-error, .wb-form .wb-field .wb-message:hover .wb-warning { white-space: normal; }
+.wb-form .wb-stale { opacity: 0.4; filter: grayscale(60%); }
+.wb-form .wb-stale-box { position: relative; }
+.wb-form .wb-stale-note { position: absolute; top: 0; left: 0; right: 0; z-index: 2; padding: 2px 6px;
+  background: var(--jp-layout-color1, white); border: 1px solid var(--jp-warn-color1, #a05a00); border-radius: 3px;
+  color: var(--jp-warn-color1, #a05a00); font-size: 0.9em; }
 .wb-form .wb-status pre { max-height: 24em; overflow: auto; font-size: 0.85em; background: var(--jp-layout-color2, #f5f5f5); padding: 6px; }
 </style>"""
 
@@ -193,6 +201,7 @@ class Form:
         self._cost_value: ScanCost | None = None
         self._name_auto = name is None
         self._poller: Poller | None = None
+        self._last_table = ""  # the preview table of the last valid scan, shown dimmed while a field is invalid
 
         names = job_types()  # reads every package's entry points: once
         job_type, scan, bundle = self._resolve(what, names)
@@ -315,7 +324,8 @@ class Form:
                 _section("Run settings"),
                 settings_box,
                 self._settings_message,
-                w.HBox([*self.buttons.values(), self.reason], layout=w.Layout(align_items="center", margin="8px 0 0 0")),
+                # Top-aligned: a reason growing to several lines must not move the buttons.
+                w.HBox([*self.buttons.values(), self.reason], layout=w.Layout(align_items="flex-start", margin="8px 0 0 0")),
                 self.status,
             ],
             layout=w.Layout(width="100%"),
@@ -779,12 +789,26 @@ class Form:
             lines.append(_span("wb-error" if pr.level == "error" else "wb-warning", f"{'✖' if pr.level == 'error' else '⚠'} {pr.message}"))
         self.summary.value = "<br>".join(lines)
         if scan is not None:
-            self.table.value = points_table_html(scan, self.rows)
-        else:
+            self._last_table = points_table_html(scan, self.rows)
+            self.table.value = self._last_table
+            if self.plot is not None:
+                shown = self.plot.update(scan)
+                self.plot.widget.layout.display = "" if shown else "none"
+                self.plot.widget.remove_class("wb-stale")
+            return
+        # While a field is invalid (as on every keystroke of "1e12": "1e" is not a number), the last valid
+        # preview stays where it was, dimmed under a note: nothing below it moves.
+        if not self._last_table:
             self.table.value = '<div class="wb-note">The preview appears when every field is valid.</div>'
+            return
+        where = ", ".join(k for k in errors if k not in ("scan", "zip")) or "the scan"
+        note = f"The last valid preview: fix {where} to update it."
+        self.table.value = (
+            f'<div class="wb-stale-box"><div class="wb-stale-note">{html.escape(note)}</div>'
+            f'<div class="wb-stale">{self._last_table}</div></div>'
+        )
         if self.plot is not None:
-            shown = self.plot.update(scan)
-            self.plot.widget.layout.display = "" if shown else "none"
+            self.plot.widget.add_class("wb-stale")
 
     def _update_buttons(self) -> None:
         texts = []
