@@ -204,6 +204,9 @@ class JobType:
 
         return [(p.name, format_number(p.default, 6), p.unit, p.describe_allowed()) for p in self.params]
 
+    def __repr__(self) -> str:
+        return f"<JobType {self.name}: {len(self.params)} parameters ({', '.join(self.param_names)})>"
+
     def __str__(self) -> str:
         """The job type and its parameters with their defaults, units and allowed values, one per line."""
         rows = self._rows()
