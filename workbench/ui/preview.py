@@ -9,15 +9,13 @@ axis) before forming the grid.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..scan import Scan
-from .canvas import Throttle, close_tree, make_figure, new_lock
-from .._format import format_number
+from .canvas import Throttle, close_tree, label_log_axes, make_figure, new_lock
 from .fields import format_value
 
 __all__ = ["points_table_html", "PointsPlot", "PLOT_SAMPLES", "REDRAW_SECONDS"]
@@ -59,21 +57,6 @@ def _sample(n: int, limit: int) -> np.ndarray:
     return np.unique(np.append(np.arange(0, n, step), n - 1))
 
 
-def _log_label(v: float, pos: Any = None) -> str:
-    """A major tick of a log axis: ``1e12``, ``0.01``."""
-    return format_number(v, 3) if v > 0 else ""
-
-
-def _minor_log_label(v: float, pos: Any = None) -> str:
-    """Label the 2x and 5x minor ticks of a log axis, and no others."""
-    if v <= 0:
-        return ""
-    lead = round(v / 10 ** math.floor(math.log10(v)), 6)
-    return format_number(v, 3) if lead in (2.0, 5.0) else ""
-
-
-#: A log axis spanning more decades than this labels its decades only (minor labels would crowd it).
-_MINOR_LABEL_DECADES = 1.2
 
 
 def _numeric(values: Sequence[Any]) -> bool:
@@ -163,16 +146,11 @@ class PointsPlot:
             # Scales after the data: a log scale of an empty axis warns.
             self.ax.set_xscale("log" if xlog else "linear")
             self.ax.set_yscale("log" if ylog else "linear")
-            from matplotlib.ticker import FuncFormatter
-
-            for axis, log in ((self.ax.xaxis, xlog), (self.ax.yaxis, ylog)):
-                if log:  # plain numbers ("0.01", "1e12"), not "10^-2" and "4 x 10^-1"
-                    axis.set_major_formatter(FuncFormatter(_log_label))
             if not yname:
                 self.ax.set_yticks([])
             self._layout = layout
         self.ax.autoscale_view()
-        self._label_minor_ticks(xlog, ylog)
+        label_log_axes(self.ax)
         if not yname:
             self.ax.set_ylim(-1, 1)
         self.ax.set_title(f"{len(scan):,} points" + (" (sampled)" if sampled else ""), fontsize=8)
@@ -183,17 +161,6 @@ class PointsPlot:
     def request_draw(self) -> None:
         """``draw_idle`` now, or once at the end of the current redraw interval."""
         self._throttle.request()
-
-    def _label_minor_ticks(self, xlog: bool, ylog: bool) -> None:
-        """Label the 2x and 5x ticks of a log axis spanning about a decade or less; wider ones show decades only."""
-        from matplotlib.ticker import FuncFormatter, NullFormatter
-
-        for axis, log, lim in ((self.ax.xaxis, xlog, self.ax.get_xlim()), (self.ax.yaxis, ylog, self.ax.get_ylim())):
-            if not log:
-                continue
-            lo, hi = sorted(lim)
-            decades = math.log10(hi / lo) if lo > 0 else math.inf
-            axis.set_minor_formatter(FuncFormatter(_minor_log_label) if decades <= _MINOR_LABEL_DECADES else NullFormatter())
 
     @staticmethod
     def _label(scan: Scan, name: str) -> str:
