@@ -223,8 +223,9 @@ class Form:
         self.job_type_picker = w.Dropdown(
             options=_job_type_options(names if job_type.name in names else [*names, job_type.name], job_type),
             value=job_type.name, description="Job type", style={"description_width": "initial"},
-            layout=w.Layout(width="auto", min_width="18em", max_width="36em"),
+            layout=w.Layout(width="18em"),
         )
+        self._fit_picker()
         self.job_type_picker.add_class("wb-job-type")
         self.job_type_picker.observe(self._job_type_picked, names="value")
         self._title = w.HTML(layout=w.Layout(flex="1 1 auto", margin="0 0 0 1em"))
@@ -539,6 +540,11 @@ class Form:
             return scan.job_type, scan, bundle
         raise TypeError(f"form() takes a job type, a bundle path or a Scan, not {type(what).__name__}.")
 
+    def _fit_picker(self) -> None:
+        """Make the job type picker as wide as its longest title (within bounds)."""
+        longest = max((len(o[0] if isinstance(o, tuple) else str(o)) for o in self.job_type_picker.options), default=10)
+        self.job_type_picker.layout.width = f"calc({min(max(longest, 12), 60)}ch + 7em)"
+
     def _picker_names(self) -> list[str]:
         """The job type names the picker offers (its options are (title, name) pairs, or names)."""
         return [o[1] if isinstance(o, tuple) else o for o in self.job_type_picker.options]
@@ -562,6 +568,7 @@ class Form:
             if self.job_type_picker.value != job_type.name:
                 if job_type.name not in self._picker_names():
                     self.job_type_picker.options = [*self.job_type_picker.options, (job_type.title, job_type.name)]
+                    self._fit_picker()
                 self.job_type_picker.value = job_type.name
         finally:
             self._quiet -= 1
