@@ -378,5 +378,18 @@ def test_log_y_is_labelled_at_every_decade_and_inside_a_short_one(cube: Any) -> 
     lo, hi = ax.get_ylim()
     shown = [t.get_text() for t in [*ax.yaxis.get_majorticklabels(), *ax.yaxis.get_minorticklabels()]
              if t.get_text() and lo <= t.get_position()[1] <= hi]
-    assert len(shown) >= 2, (shown, lo, hi)
+    assert len(shown) >= 4, (shown, lo, hi)  # not just the decades: 2x and 5x on this short axis
     assert not any("10^" in t or "mathdefault" in t or "e+" in t for t in shown), shown
+
+
+def test_the_legend_and_axes_stay_clear_of_the_toolbar_strip(square: Any) -> None:
+    from workbench.ui.explorer import _TOOLBAR_PX
+
+    ex = explore(square, kind="lines", x="drive_freq", y="amplitude", color="damping")
+    ex.figure.canvas.draw()
+    renderer = ex.figure.canvas.get_renderer()
+    top = ex.figure.bbox.height - _TOOLBAR_PX  # ipympl draws its toolbar over the figure's top strip
+    ax = ex._artists[0]["ax"]
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.y1 <= top + 0.5 and ax.get_window_extent(renderer).y1 <= top + 0.5
+    assert legend.x0 >= ax.get_window_extent(renderer).x1  # beside the axes, not over the lines

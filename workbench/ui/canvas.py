@@ -56,12 +56,13 @@ def _minor_log_label(v: float, pos: Any = None) -> str:
     return _log_label(v) if lead in (2.0, 5.0) else ""
 
 
-def label_log_axes(ax: Any) -> None:
+def label_log_axes(ax: Any, *, minor_decades: float = MINOR_LABEL_DECADES) -> None:
     """Label the log axes of ``ax`` for its current limits: ``1e12`` at each decade, 2x and 5x too when it spans a decade or less.
 
     Matplotlib's default writes ``10^12`` and, on an axis shorter than a
     decade, may label no tick at all; plain labels at every tick crowd a
-    wide axis.  Call again after the limits change.
+    wide axis.  ``minor_decades``: the longest span (in decades) whose 2x and
+    5x ticks are labelled.  Call again after the limits change.
     """
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
@@ -71,7 +72,7 @@ def label_log_axes(ax: Any) -> None:
         lo, hi = sorted(lim)
         decades = math.log10(hi / lo) if lo > 0 else math.inf
         axis.set_major_formatter(FuncFormatter(_log_label))
-        axis.set_minor_formatter(FuncFormatter(_minor_log_label) if decades <= MINOR_LABEL_DECADES else NullFormatter())
+        axis.set_minor_formatter(FuncFormatter(_minor_log_label) if decades <= minor_decades else NullFormatter())
 
 
 @contextmanager

@@ -50,6 +50,8 @@ DISCRETE_MAX = 12
 FACET_MAX = 6
 NONE = "(none)"
 KINDS = ("points", "lines", "heatmap")
+#: A log axis spanning up to this many decades labels its 2x and 5x ticks too (the plot is large enough).
+_MINOR_DECADES = 2.2
 #: Height of ipympl's toolbar, drawn over the top of a figure (pixels).
 _TOOLBAR_PX = 34
 
@@ -433,7 +435,8 @@ def _state_filter_class() -> type:
                 self.value = tuple(s for s, b in self._boxes.items() if b.value)
 
         def close(self) -> None:
-            close_tree([self._label, *self._boxes.values()])
+            for w in (self._label, *self._boxes.values()):
+                w.close()  # plain widgets: nothing else to close (and no import, also at interpreter exit)
             super().close()
 
     return StateFilter
@@ -866,7 +869,7 @@ class Explorer:
                     warnings.filterwarnings("ignore", "Data has no positive values", UserWarning)
                     ax.set_xscale("log" if m.logx else "linear")
                     ax.set_yscale("log" if m.logy else "linear")
-                    label_log_axes(ax)
+                    label_log_axes(ax, minor_decades=_MINOR_DECADES)
             if p.label:
                 ax.set_title(p.label, fontsize=9)
             (arts["mark"],) = ax.plot([], [], "s", ms=11, mfc="none", mec="k", mew=1.5, zorder=5)
@@ -909,7 +912,7 @@ class Explorer:
                 self._ids[art] = t.ids
             ax.relim()
             ax.autoscale_view()
-            label_log_axes(ax)
+            label_log_axes(ax, minor_decades=_MINOR_DECADES)
 
     def _mark(self, visible: pd.DataFrame | None = None) -> None:
         """Outline the job whose output the job panel shows (if it is among the ``visible`` jobs)."""
