@@ -508,6 +508,9 @@ def test_the_heatmap_can_colour_on_a_log_scale(make_bundle: Any) -> None:
     m._throttle.flush()
     assert isinstance(panel.image.norm, LogNorm) and panel.image.get_clim() == (1.0, 9.0)
     assert isinstance(panel.colorbar.norm, LogNorm)
+    m.panels[0].figure.canvas.draw()
+    labels = [t.get_text() for t in [*panel.colorbar.ax.yaxis.get_majorticklabels(), *panel.colorbar.ax.yaxis.get_minorticklabels()]]
+    assert "2" in labels and "5" in labels and not any("times" in t for t in labels), labels
     panel.logc.value = False
     m._throttle.flush()
     assert type(panel.image.norm) is Normalize
