@@ -354,7 +354,7 @@ class ScanPanel(Panel):
                 hi = lo * (1 + 1e-6) if log else lo + (abs(lo) * 1e-6 or 1e-12)
             self.image.set_clim(lo, hi)
         if log:
-            label_log_axes(self.colorbar.ax)  # "2", "5", "1e3", not "2 x 10^0"
+            label_log_axes(self.colorbar.ax, minor_decades=2.2)  # "2", "5", "1e3", not "2 x 10^0"
         self.colorbar.set_label(self.output.value or "")
         marks = take_slice(self.model.marks, self.shape, x, y, fixed)
         self.overlay.set_data(self._lut[marks])
