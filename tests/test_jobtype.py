@@ -53,3 +53,16 @@ def test_top_level_names_are_lazy_and_complete():
         if name not in ("form", "monitor", "explore"):  # front ends: tested in tests/ui and tests/monitor
             assert getattr(wb, name) is not None
     assert wb.expression("1").text == "1"
+
+
+def test_a_job_type_prints_its_defaults_as_numbers_people_write():
+    from workbench.registry import get_job_type
+
+    tdse = get_job_type("tdse")
+    text = str(tdse)
+    assert "100000000000000" not in text
+    line = next(s for s in text.splitlines() if s.strip().startswith("intensity"))
+    assert "1e14 W/cm²" in line and "<= 1e18 W/cm²" in line
+    assert "optical cycles" in next(s for s in text.splitlines() if s.strip().startswith("cycles"))
+    html = tdse._repr_html_()
+    assert "<table>" in html and ">1e14<" in html

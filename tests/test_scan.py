@@ -170,3 +170,20 @@ def test_zipped_long_axes_pair_element_by_element():
     assert len(s) == 2000 and s.shape == (2000,)
     assert s.point(5)["x"] == 5 and s.point(5)["fail_on"] == 1995
     assert s.dimensions[0].column("fail_on")[0] == 2000
+
+
+def test_a_scan_and_its_cost_print_as_people_read_them():
+    from workbench.sources import Geomspace
+
+    s = scan("tdse", intensity=Geomspace(1e12, 1e14, 6), cycles=4)
+    text = str(s)
+    assert text.splitlines()[0] == "Scan of tdse: 6 jobs"
+    assert "intensity [W/cm²]  6 values: 1e12, 2.512e12, …, 1e14 (geomspace)" in text
+    assert "cycles = 4" in text and "100000000000000" not in text
+    assert "<table>" in s._repr_html_() and "1e14" in s._repr_html_()
+    cost = s.cost
+    shown = str(cost)
+    assert shown.startswith("6 jobs, about ") and "core-seconds" in shown and "per job up to" in shown
+    assert "0.000" not in shown and "core_seconds=" not in shown
+    assert "e+" not in repr(cost) and len(repr(cost)) < 120
+    assert "per job" in cost._repr_html_()

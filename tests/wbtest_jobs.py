@@ -94,3 +94,22 @@ threads = JobType(
     params=(Param("x", "int", 0), Param("sleep", "float", 0.0, min=0.0, scannable=False)),
     run=run_threads,
 )
+
+
+def run_chatty(point: Mapping[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Prints in every way a job can: ctx.log, print, sys.stderr, and compiled code's writes to fd 1 and 2."""
+    import sys
+
+    ctx.log(f"chatty {point['x']}: ctx.log")
+    print(f"chatty {point['x']}: print")
+    print(f"chatty {point['x']}: sys.stderr", file=sys.stderr)
+    os.write(1, f"chatty {point['x']}: fd 1\n".encode())
+    os.write(2, f"chatty {point['x']}: fd 2\n".encode())
+    return {"y": point["x"]}
+
+
+chatty = JobType(
+    name="wbtest-chatty",
+    params=(Param("x", "int", 1),),
+    run=run_chatty,
+)

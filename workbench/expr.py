@@ -453,6 +453,12 @@ class _Evaluator:
             self.fail(node, f"{name!r} may only be used to call its allowed functions", self.functions_hint())
         if name in _SPECS:
             self.fail(node, f"{name!r} is a function; call it, e.g. {_SPECS[name].example}")
+        if name == self.text.strip():  # a word typed where a value goes: say first what is expected
+            self.fail(
+                node,
+                "not a number; type a number (e.g. 1e14), a list (e.g. [1, 2, 5]) or np.linspace(0, 1, 11)",
+                self.names_hint(),
+            )
         self.fail(node, f"unknown name {name!r}", self.names_hint())
 
     def check_attribute(self, node: ast.Attribute) -> None:

@@ -15,6 +15,7 @@ and exits 1.  After writing a checkpoint with ``--exit-on-checkpoint`` it exits
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import numbers
@@ -23,7 +24,7 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -132,6 +133,46 @@ def _run_function(job_input: Mapping[str, Any]) -> Any:
             raise e from None
 
 
+@contextlib.contextmanager
+def _output_to(stdout_path: str | os.PathLike[str] | None, stderr_path: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Send what the job prints (Python's ``print`` and compiled code writing to fd 1 and 2) to its log files.
+
+    Why: a local worker process shares the kernel's stdout and stderr, so a
+    job's progress lines would land in the notebook cell that started the run,
+    run together from several workers.  On a pool the job's ``output``/``error``
+    files already catch them, and nothing is redirected (``None``).
+    """
+    if stdout_path is None:
+        yield
+        return
+    targets = [(1, sys.stdout, "stdout", stdout_path)]
+    if stderr_path is not None:
+        targets.append((2, sys.stderr, "stderr", stderr_path))
+    saved: list[tuple[int, int, Any, str]] = []
+    try:
+        for fd, stream, name, path in targets:
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+            with open(path, "a", encoding="utf-8") as f:
+                saved.append((fd, os.dup(fd), stream, name))
+                os.dup2(f.fileno(), fd)
+            # A text stream on the redirected descriptor, line-buffered: a crash loses no finished line.
+            setattr(sys, name, open(fd, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False))  # noqa: SIM115
+        yield
+    finally:
+        for fd, copy, stream, name in reversed(saved):
+            current = getattr(sys, name)
+            try:
+                current.flush()
+            finally:
+                current.close()  # closefd=False: the descriptor stays, restored just below
+                os.dup2(copy, fd)
+                os.close(copy)
+                setattr(sys, name, stream)
+
+
 def run_job(
     input_path: str | os.PathLike[str],
     outdir: str | os.PathLike[str],
@@ -141,11 +182,14 @@ def run_job(
     exit_on_checkpoint: bool = False,
     stderr_path: str | os.PathLike[str] | None = None,
     run_function: Any = None,
+    stdout_path: str | os.PathLike[str] | None = None,
 ) -> JobOutcome:
     """Run the job described by ``input_path`` and write its result into ``outdir``.
 
     Exceptions from the job are caught: the traceback goes to ``stderr_path``
-    (or is returned in the outcome) and the exit code is 1.
+    (or is returned in the outcome) and the exit code is 1.  With
+    ``stdout_path``, what the job prints goes to that file (and its stderr to
+    ``stderr_path``) instead of this process's output.
     """
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc)
@@ -163,7 +207,8 @@ def run_job(
                 exit_after_save=exit_on_checkpoint,
             )
         ctx = JobContext(job_id=job_id, checkpoint=ckpt)
-        results = fn(job_input["params"], ctx)
+        with _output_to(stdout_path, stderr_path):
+            results = fn(job_input["params"], ctx)
         meta = {
             "runtime": time.perf_counter() - t0,
             "host": socket.gethostname(),

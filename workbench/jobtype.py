@@ -198,6 +198,38 @@ class JobType:
             return Cost(seconds=1.0)
         return self.cost(point)
 
+    # -- display ---------------------------------------------------------
+    def _rows(self) -> list[tuple[str, str, str, str]]:
+        from ._format import format_number
+
+        return [(p.name, format_number(p.default, 6), p.unit, p.describe_allowed()) for p in self.params]
+
+    def __repr__(self) -> str:
+        return f"<JobType {self.name}: {len(self.params)} parameters ({', '.join(self.param_names)})>"
+
+    def __str__(self) -> str:
+        """The job type and its parameters with their defaults, units and allowed values, one per line."""
+        rows = self._rows()
+        w0, w1, w2 = (max((len(r[k]) for r in rows), default=0) for k in range(3))
+        lines = [f"{self.title} ({self.name})" if self.title != self.name else self.name]
+        lines += [f"  {n:<{w0}}  {d:>{w1}} {u:<{w2}}  {a}" for n, d, u, a in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The parameters as a table in a notebook: name, default and unit, allowed values."""
+        import html
+
+        cell = "<td style='text-align:{};padding:1px 8px'>{}</td>"
+        body = "".join(
+            "<tr>" + cell.format("left", f"<code>{html.escape(n)}</code>") + cell.format("right", html.escape(d))
+            + cell.format("left", html.escape(u)) + cell.format("left", html.escape(a)) + "</tr>"
+            for n, d, u, a in self._rows()
+        )
+        head = "".join(f"<th style='text-align:left;padding:1px 8px'>{h}</th>" for h in ("parameter", "default", "unit", "allowed"))
+        title = html.escape(self.title) + (f" (<code>{html.escape(self.name)}</code>)" if self.title != self.name else "")
+        desc = f"<br><small>{html.escape(self.description)}</small>" if self.description else ""
+        return f"<div><b>{title}</b>{desc}<table><tr>{head}</tr>{body}</table></div>"
+
 
 def resolve_ref(ref: str) -> Any:
     """Import ``module:qualname`` and return the object it names."""

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._format import format_number
 from .errors import JobTypeError, ParameterError
 
 __all__ = ["Param", "KINDS"]
@@ -96,9 +97,9 @@ class Param:
         what = "a finite number" if self.kind == "float" else "a whole number"
         lo = hi = ""
         if self.min is not None:
-            lo = f"{'>' if self.strict_min else '>='} {self.min:g}"
+            lo = f"{'>' if self.strict_min else '>='} {format_number(self.min, 6)}"
         if self.max is not None:
-            hi = f"<= {self.max:g}"
+            hi = f"<= {format_number(self.max, 6)}"
         bounds = " and ".join(b for b in (lo, hi) if b)
         unit = f" {self.unit}" if self.unit else ""
         return f"{what}{' ' + bounds if bounds else ''}{unit if bounds else ''}"

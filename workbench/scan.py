@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ._format import format_core_time, format_duration, format_number
 from .errors import ScanError, ZipError
 from .jobtype import Cost, JobType, Problem
 from .registry import get_job_type
@@ -163,6 +164,29 @@ class ScanCost:
     @property
     def core_hours(self) -> float:
         return self.core_seconds / 3600.0
+
+    def _parts(self) -> tuple[str, str]:
+        total = f"about {format_core_time(self.core_seconds)}" + (" (estimated from a sample)" if self.estimated else "")
+        per_job = (
+            f"up to {format_duration(self.max_seconds, digits=2)}, {format_number(self.max_memory_mb, 3)} MB memory, "
+            f"{format_number(self.max_disk_mb, 3)} MB disk"
+        )
+        return total, per_job
+
+    def __str__(self) -> str:
+        total, per_job = self._parts()
+        return f"{self.jobs:,} job{'s' if self.jobs != 1 else ''}, {total}; per job {per_job}"
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{k}={format_number(getattr(self, k))}" for k in ("jobs", "core_seconds", "max_seconds", "max_memory_mb", "max_disk_mb")
+        )
+        return f"ScanCost({fields}, estimated={self.estimated})"
+
+    def _repr_html_(self) -> str:
+        total, per_job = self._parts()
+        rows = (("jobs", f"{self.jobs:,}"), ("in all", total), ("per job", per_job))
+        return _html_table(rows, "cost of the scan")
 
 
 @dataclass(frozen=True, eq=False)
@@ -454,6 +478,48 @@ class Scan:
     def __repr__(self) -> str:
         shape = " x ".join(f"{d.label}={len(d)}" for d in self.axes) or "a single point"
         return f"<Scan {self.job_type.name}: {len(self):,} jobs ({shape})>"
+
+    def _rows(self) -> list[tuple[str, str]]:
+        """(name, what it takes) per scanned dimension, then one row of the fixed values."""
+        rows = []
+        for d in self.axes:
+            for name in d.names:
+                col = d.column(name)
+                unit = self.job_type.param(name).unit
+                label = f"{name} [{unit}]" if unit else name
+                shown = ", ".join(format_number(v) for v in col) if len(col) <= 4 else (
+                    f"{format_number(col[0])}, {format_number(col[1])}, …, {format_number(col[-1])}"
+                )
+                kind = self.sources[name].kind
+                how = f" ({kind})" if kind not in ("list", "value") else ""
+                rows.append((label, f"{len(col):,} values: {shown}{how}"))
+        fixed = self.fixed
+        if fixed:
+            rows.append(("fixed", ", ".join(f"{k} = {format_number(v)}" for k, v in fixed.items())))
+        return rows
+
+    def __str__(self) -> str:
+        head = f"Scan of {self.job_type.name}: {len(self):,} job{'s' if len(self) != 1 else ''}"
+        rows = self._rows()
+        width = max((len(k) for k, _ in rows), default=0)
+        zips = "".join(f"\n  paired: {', '.join(g)}" for g in self.zip)
+        return head + "".join(f"\n  {k:<{width}}  {v}" for k, v in rows) + zips
+
+    def _repr_html_(self) -> str:
+        title = f"scan of {self.job_type.name}: {len(self):,} job{'s' if len(self) != 1 else ''}"
+        return _html_table([*self._rows(), *(("paired", ", ".join(g)) for g in self.zip)], title)
+
+
+def _html_table(rows: Iterable[tuple[str, str]], title: str) -> str:
+    """A small two-column table (names over what they hold) for notebooks."""
+    import html
+
+    body = "".join(
+        f"<tr><th style='text-align:left;padding:1px 10px 1px 0'>{html.escape(k)}</th>"
+        f"<td style='text-align:left;padding:1px 0'>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
+    return f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>{body}</table>"
 
 
 def _with_design_groups(sources: Mapping[str, Source], groups: Iterable[Sequence[str]]) -> tuple[tuple[str, ...], ...]:

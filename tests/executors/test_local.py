@@ -298,3 +298,27 @@ def test_run_records_read_while_another_process_rewrites_them_are_never_seen_emp
     assert writer.exitcode == 0 and seen
     assert all(r is not None and "round" in r for r in seen)
     assert read_json(path, dict)["round"] == 299
+
+
+def test_what_jobs_print_goes_to_their_logs_not_to_the_caller(tmp_path, capfd, monkeypatch):
+    monkeypatch.delenv("WORKBENCH_SHOW_JOB_OUTPUT", raising=False)
+    b = create(scan(wbtest_jobs.chatty, x=[1, 2, 3]), tmp_path / "b")
+    print("before the run")
+    report = run(b, workers=2, progress=False)
+    print("after the run")
+    assert report.completed == 3
+    out, err = capfd.readouterr()
+    assert "chatty" not in out and "chatty" not in err
+    assert out == "before the run\nafter the run\n"  # the caller's own output is where it was
+    for x, jid in zip([1, 2, 3], b.job_ids):
+        assert b.stdout_path(jid).read_text().splitlines() == [f"chatty {x}: ctx.log", f"chatty {x}: print", f"chatty {x}: fd 1"]
+        assert b.stderr_path(jid).read_text().splitlines() == [f"chatty {x}: sys.stderr", f"chatty {x}: fd 2"]
+
+
+def test_job_output_is_shown_when_asked(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_SHOW_JOB_OUTPUT", "1")
+    b = create(scan(wbtest_jobs.chatty, x=[1]), tmp_path / "b")
+    run(b, workers=1, progress=False)
+    out, err = capfd.readouterr()
+    assert "chatty 1: print" in out and "chatty 1: fd 1" in out and "chatty 1: fd 2" in err
+    assert not b.stdout_path(b.job_ids[0]).exists()

@@ -71,11 +71,13 @@ def test_monitor_follows_a_local_scan_to_the_end(lab: Any) -> None:
 
     pictures: dict[str, str] = {}  # picture digest -> progress text when first seen
     texts: list[str] = []
+    running_parts = 0  # times the bar was seen with a part for running jobs
     shots = 0
     deadline = time.monotonic() + 120
     while True:
         assert time.monotonic() < deadline, f"the scan did not reach 100 %; last seen: {texts[-1:]}"
         text = progress.inner_text()
+        running_parts += panel.locator(".wb-bar-running").count()
         if not texts or texts[-1] != text:
             texts.append(text)
         digest = hashlib.sha1(canvas.screenshot()).hexdigest()
@@ -94,8 +96,23 @@ def test_monitor_follows_a_local_scan_to_the_end(lab: Any) -> None:
     assert len(during) >= 2, f"the live panel did not change while jobs finished: {list(pictures.values())}"
     expect(progress).to_contain_text("75 of 75 done (100 %), 8 failed")
     expect(panel).to_contain_text("completed 67")
+    # One bar in parts: completed and failed side by side, in proportion; running was shown while jobs ran.
+    assert running_parts > 0, "the bar never showed running jobs"
+    done_part, failed_part = panel.locator(".wb-bar-completed"), panel.locator(".wb-bar-failed")
+    expect(done_part).to_have_attribute("title", "completed 67")
+    expect(failed_part).to_have_attribute("title", "failed 8")
+    expect(panel.locator(".wb-bar-running")).to_have_count(0)
+    wd, wf = done_part.bounding_box(), failed_part.bounding_box()
+    assert wd is not None and wf is not None
+    assert abs(wd["width"] / (wd["width"] + wf["width"]) - 67 / 75) < 0.01 and abs(wf["x"] - (wd["x"] + wd["width"])) < 1
+    # Done: the monitor polls slowly, and says so.
+    expect(progress).to_contain_text("every 30 s (the scan is done: slower until something changes)")
     page.wait_for_timeout(1500)  # the last redraw
     lab.screenshot("monitor-done", locator=panel)
+    # A log colour scale for the heatmap.
+    panel.locator(".wb-monitor-logc input").check()
+    page.wait_for_timeout(1500)
+    lab.screenshot("monitor-log-colour", locator=panel)
 
     # Click a problem job: its whole log shows.
     problems = panel.locator(".wb-problems select")
@@ -125,6 +142,11 @@ def test_monitor_follows_a_local_scan_to_the_end(lab: Any) -> None:
     expect(progress).not_to_contain_text("failed")
     expect(panel).to_contain_text("Problem jobs: none")
     expect(panel).to_contain_text("completed 75")
+    expect(panel.locator(".wb-bar-completed")).to_have_attribute("title", "completed 75")
     page.wait_for_timeout(1500)
     lab.screenshot("monitor-after-resubmit", locator=panel)
+    page.set_viewport_size({"width": 1366, "height": 768})  # as on a laptop
+    panel.locator(".wb-progress-bar").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    lab.screenshot("monitor-laptop")
     lab.screenshot("notebook", full_page=True)

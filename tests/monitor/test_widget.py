@@ -30,12 +30,12 @@ def watch(m: Monitor, run: Any, timeout: float = 60.0) -> list[float]:
     while not run.done:
         assert time.monotonic() < deadline, "the run did not end"
         m.refresh()
-        seen.append(m.bar.value)
+        seen.append(m.progress.fraction)
         time.sleep(0.05)
     run.wait()
     m.refresh()
     m._throttle.flush()
-    seen.append(m.bar.value)
+    seen.append(m.progress.fraction)
     return seen
 
 
@@ -55,7 +55,10 @@ def test_counts_progress_and_problems_follow_a_real_run(make_bundle: Any) -> Non
     assert m.model.counts() == counts_of(b)
     assert "12 of 12 done (100 %), 3 failed" in m.progress_text.value
     assert "completed 9" in m.counts_html.value and "failed 3" in m.counts_html.value
-    assert m.bar.bar_style == "danger"
+    # One bar in parts: 9 completed (75 %) and 3 failed (25 %), in the colours of the counts.
+    assert "wb-bar-completed' title='completed 9' style='width:75.000%;background:#43a047'" in m.bar.value
+    assert "wb-bar-failed' title='failed 3' style='width:25.000%;background:#e53935'" in m.bar.value
+    assert "wb-bar-running" not in m.bar.value
     assert "failed 3" in m.problems_title.value
     rows = m.problem_select.options
     assert len(rows) == 3 and all(label.startswith("failed") and "ValueError: x = -1.0" in label for label, _ in rows)
@@ -88,7 +91,7 @@ def test_resubmit_failed_runs_them_again(make_bundle: Any, tmp_path: Path) -> No
     assert m.model.counts()["completed"] == 3 and m.model.counts() == counts_of(b)
     assert m.problems == [] and m.problem_select.options == () and m.problem_select.layout.display == "none"
     assert m.log_html.value == "" and m.resubmit_button.disabled
-    assert m.bar.bar_style == "success"
+    assert "title='completed 3' style='width:100.000%" in m.bar.value and "wb-bar-failed" not in m.bar.value
 
 
 # Stopping a local run terminates its pool's processes; Python 3.11's ProcessPoolExecutor then raises
@@ -440,3 +443,92 @@ def test_add_panel_draws_a_user_function_and_survives_its_errors(make_bundle: An
     m._throttle.last = -1e9
     m.refresh()
     assert p.error == "KeyError: \"no column 'energy'\"" and "my panel failed" in p.ax.texts[0].get_text()
+
+
+def test_the_progress_bar_shows_each_state_as_a_part_of_one_bar() -> None:
+    from workbench.monitor.model import Progress
+    from workbench.monitor.widget import STATE_COLORS, progress_bar_html
+
+    p = Progress(total=10, counts={"completed": 4, "failed": 1, "interrupted": 1, "running": 2, "idle": 1, "unsubmitted": 1},
+                 done=6, active=3, rate=None, eta=None, updated=None)
+    bar = progress_bar_html(p)
+    import re
+
+    parts = re.findall(r"wb-bar-(\w+)' title='\w+ (\d+)' style='width:([\d.]+)%;background:(#\w+)'", bar)
+    assert parts == [
+        ("completed", "4", "40.000", STATE_COLORS["completed"]),
+        ("failed", "2", "20.000", STATE_COLORS["failed"]),  # interrupted counts with failed
+        ("running", "2", "20.000", STATE_COLORS["running"]),
+        ("idle", "1", "10.000", STATE_COLORS["idle"]),
+    ]  # the unsubmitted tenth is the bar's empty rest
+
+
+def test_polling_slows_down_once_the_scan_is_done_and_speeds_up_on_a_change(make_bundle: Any, tmp_path: Path) -> None:
+    from workbench.monitor.widget import DONE_INTERVAL
+
+    fixed = tmp_path / "fixed"
+    b = make_bundle(x=[-1.0, 1.0], delay=0.05, fixed=str(fixed))
+
+    async def main() -> None:
+        m = monitor(b, interval=0.05, display=False)
+        m.run = run = wb.run(b, wait=False, progress=False, workers=2)
+        while not run.done:
+            assert m.poller.interval == 0.05  # full pace while jobs run
+            await asyncio.sleep(0.01)
+        deadline = time.monotonic() + 10
+        while m.poller.interval != DONE_INTERVAL:
+            assert time.monotonic() < deadline, "the monitor kept polling at full rate after the scan was done"
+            await asyncio.sleep(0.02)
+        steps = m.poller.steps
+        await asyncio.sleep(0.5)
+        assert m.poller.steps == steps  # no refresh every 0.05 s any more
+        assert "the scan is done: slower until something changes" in m.progress_text.value
+        assert m.interval.value == 0.05  # the chosen interval is kept for when something happens
+        fixed.write_text("")
+        m.resubmit_button.click()  # something changes: the chosen pace is back
+        deadline = time.monotonic() + 10
+        while m.poller.interval != 0.05:
+            assert time.monotonic() < deadline, "the monitor did not speed up after a resubmission"
+            await asyncio.sleep(0.01)
+        await m.until_done(timeout=30)
+        assert m.model.counts()["completed"] == 2
+        m.close()
+
+    asyncio.run(main())
+
+
+def test_the_heatmap_can_colour_on_a_log_scale(make_bundle: Any) -> None:
+    from matplotlib.colors import LogNorm, Normalize
+
+    b = make_bundle(x=[1.0, 2.0, 3.0], y=[0, 1, 2])
+    wb.run(b, progress=False)
+    m = Monitor(b, output="square")
+    m.refresh()
+    m._throttle.flush()
+    panel = next(p for p in m.panels if isinstance(p, ScanPanel))
+    assert type(panel.image.norm) is Normalize
+    panel.logc.value = True
+    m._throttle.flush()
+    assert isinstance(panel.image.norm, LogNorm) and panel.image.get_clim() == (1.0, 9.0)
+    assert isinstance(panel.colorbar.norm, LogNorm)
+    m.panels[0].figure.canvas.draw()
+    labels = [t.get_text() for t in [*panel.colorbar.ax.yaxis.get_majorticklabels(), *panel.colorbar.ax.yaxis.get_minorticklabels()]]
+    assert "2" in labels and "5" in labels and not any("times" in t for t in labels), labels
+    panel.logc.value = False
+    m._throttle.flush()
+    assert type(panel.image.norm) is Normalize
+    m.close()
+
+
+def test_alike_runtimes_spread_on_a_linear_axis(make_bundle: Any) -> None:
+    b = make_bundle(x=[float(v) for v in range(8)], delay=0.1)
+    wb.run(b, progress=False, workers=2)
+    m = Monitor(b)
+    m.refresh()
+    m._throttle.flush()
+    panel = next(p for p in m.panels if isinstance(p, RuntimePanel))
+    assert panel.ax.get_xscale() == "linear"
+    values, edges = panel.stairs.get_data()[:2]
+    assert values.sum() == 8 and len(edges) == 21 and 0.09 < edges[0] and edges[-1] < 0.5
+    assert "runtime of 8 jobs (median ≈ 0.1" in panel.ax.get_title()
+    m.close()

@@ -163,3 +163,19 @@ def test_a_generated_notebook_runs_with_nbclient(tmp_path):
 def test_the_example_notebooks_run(tmp_path, name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     _execute(nb, tmp_path)
+
+
+@pytest.mark.slow
+def test_the_tdse_notebook_prints_readably_and_keeps_job_output_in_the_logs(tmp_path):
+    nb = nbformat.read(NOTEBOOKS / "05_tdse_intensity_scan.ipynb", as_version=4)
+    _execute(nb, tmp_path)
+    defaults = nb.cells[1].outputs[-1]["data"]
+    assert ">1e14<" in defaults["text/html"] and "W/cm²" in defaults["text/html"]
+    printed = "".join(o.get("text", "") for o in nb.cells[3].outputs)
+    assert "Scan of tdse: 6 jobs" in printed and "1e12, 2.512e12, …, 1e14" in printed
+    assert "6 jobs, about " in printed and "core_seconds=" not in printed
+    streams = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream")
+    assert "grid points" not in streams and "imaginary-time" not in streams  # the jobs' own lines stay in their logs
+    assert "100000000000000" not in _outputs(nb)
+    logs = list((tmp_path / "scans" / "tdse-intensity" / "logs").glob("*.out"))
+    assert len(logs) == 6 and "grid points" in logs[0].read_text()

@@ -310,8 +310,86 @@ def test_the_explorer_displays_as_a_widget(square: Any) -> None:
 def test_a_scan_without_results_yet_explores_once_they_come(tmp_path: Path) -> None:
     b = create(make_scan("demo", drive_freq=Linspace(0.5, 1.5, 4)), tmp_path / "empty")
     ex = explore(b)
-    assert ex.model.y is None and ex.message.value == "choose x and y"
+    assert ex.model.y is None and ex.message.value == "<b>Nothing to draw:</b> choose x and y."
     _fake(b, b.job_ids)
     ex.reload()
     assert (ex.model.x, ex.model.y) == ("drive_freq", "amplitude") and ex.y.value == "amplitude"
     assert "4 points" in ex.message.value
+
+
+# -- dead ends (issue 17) ---------------------------------------------------------------------
+def test_a_heatmap_that_cannot_be_drawn_offers_the_fix_not_an_empty_chart(square: Any) -> None:
+    ex = explore(square)
+    ex.y.value = "amplitude"  # an output as y: no grid to colour
+    assert ex.model.problem is not None
+    assert ex.canvas.layout.display == "none"  # no empty axes with made-up ticks
+    assert ex.message.value.count("a heatmap needs two different scanned parameters") == 1
+    labels = [b.description for b in ex.fix_box.children]
+    assert labels == ["heatmap of damping against drive_freq", "points of amplitude against drive_freq", "lines of amplitude against drive_freq"]
+    ex.fix_box.children[1].click()
+    assert ex.kind.value == "points" and ex.model.kind == "points" and ex.model.problem is None
+    assert ex.canvas.layout.display == "" and not ex.fix_box.children
+    assert ex.message.value == "7 points from 7 selected of 21 jobs; pinned: damping = 0.05"
+    ex.kind.value = "heatmap"
+    ex.fix_box.children[0].click()
+    assert (ex.x.value, ex.y.value, ex.model.problem) == ("drive_freq", "damping", None)
+    assert ex._artists[0]["mesh"] is not None
+
+
+def test_hidden_dimensions_follow_the_job_shown_in_the_panel(cube: Any) -> None:
+    ex = explore(cube)  # lines of amplitude against drive_freq, coloured by force; damping pinned at 0.05
+    df = results(cube)
+    target = sel(df, drive_freq=1.0, damping=0.2, force=3.0).iloc[0]
+    ex.show_job(target["job_id"])
+    # The job shown in the panel is on the plot: damping follows it, and its slider says so.
+    assert ex.model.pins["damping"] == 0.2 and ex.sliders["damping"].value == 0.2
+    assert target["job_id"] in set(ex.selection["job_id"])
+    np.testing.assert_allclose(ex._artists[0]["mark"].get_xydata(), [[1.0, target["amplitude"]]])
+    # Colour no longer by force: force becomes hidden, pinned where the job is (not at its first value).
+    ex.color.value = "(none)"
+    assert ex.model.pins["force"] == 3.0 and ex.sliders["force"].value == 3.0
+    assert target["job_id"] in set(ex.selection["job_id"])
+    assert len(ex._artists[0]["mark"].get_xydata()) == 1
+    # x to damping: drive_freq is hidden now, pinned at the job's 1.0.
+    ex.x.value = "damping"
+    assert ex.model.pins["drive_freq"] == 1.0
+    assert target["job_id"] in set(ex.selection["job_id"])
+
+
+def test_the_jobs_filter_is_a_row_of_checkboxes(square: Any) -> None:
+    import ipywidgets as W
+
+    ex = explore(square)
+    boxes = [c for c in ex.status_filter.children if isinstance(c, W.Checkbox)]
+    states = [b.description for b in boxes]
+    assert "completed" in states and len(states) == 2 and states == list(ex.status_filter.options)
+    assert all(b.value for b in boxes)
+    boxes[states.index("completed")].value = False
+    assert "completed" not in ex.status_filter.value
+    assert len(ex.selection) == 2 and (ex.selection["status"] != "completed").all()
+    ex.status_filter.value = ["completed"]  # from Python too
+    assert [b.value for b in boxes] == [s == "completed" for s in states] and len(ex.selection) == 19
+
+
+def test_log_y_is_labelled_at_every_decade_and_inside_a_short_one(cube: Any) -> None:
+    ex = explore(cube, logy=True)
+    ex.figure.canvas.draw()
+    ax = ex._artists[0]["ax"]
+    lo, hi = ax.get_ylim()
+    shown = [t.get_text() for t in [*ax.yaxis.get_majorticklabels(), *ax.yaxis.get_minorticklabels()]
+             if t.get_text() and lo <= t.get_position()[1] <= hi]
+    assert len(shown) >= 4, (shown, lo, hi)  # not just the decades: 2x and 5x on this short axis
+    assert not any("10^" in t or "mathdefault" in t or "e+" in t for t in shown), shown
+
+
+def test_the_legend_and_axes_stay_clear_of_the_toolbar_strip(square: Any) -> None:
+    from workbench.ui.explorer import _TOOLBAR_PX
+
+    ex = explore(square, kind="lines", x="drive_freq", y="amplitude", color="damping")
+    ex.figure.canvas.draw()
+    renderer = ex.figure.canvas.get_renderer()
+    top = ex.figure.bbox.height - _TOOLBAR_PX  # ipympl draws its toolbar over the figure's top strip
+    ax = ex._artists[0]["ax"]
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.y1 <= top + 0.5 and ax.get_window_extent(renderer).y1 <= top + 0.5
+    assert legend.x0 >= ax.get_window_extent(renderer).x1  # beside the axes, not over the lines

@@ -104,3 +104,71 @@ def test_explorer_heatmap_click_and_selection(lab: Any) -> None:
     lab.command("notebook:run-cell")
     out = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea-output")
     expect(out).to_contain_text(f"picked: ['{job_id}'] selected: 27", timeout=30_000)
+
+
+def _notebook_dead_ends(path: Any, job_id: str) -> None:
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell('%matplotlib widget\nimport workbench as wb\n\nexplorer = wb.explore("scan", logy=True)\nexplorer'),
+            nbformat.v4.new_code_cell(f'explorer.show_job("{job_id}")\nprint("shown")'),
+        ],
+        metadata={"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
+    )
+    nbformat.write(nb, path)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1200)], ids=["laptop", "large"])
+def test_the_explorer_offers_fixes_and_follows_the_shown_job(lab: Any, size: tuple[int, int]) -> None:
+    """Issue 17: no empty heatmap but its fixes; the plot shows the job the panel shows; checkboxes for job states."""
+    from playwright.sync_api import expect
+
+    from workbench.results import results
+    from workbench.select import sel
+
+    page = lab.page
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    bundle = _bundle(lab.folder)
+    target = sel(results(bundle), drive_freq=1.0, damping=0.2).iloc[0]["job_id"]
+    _notebook_dead_ends(lab.folder / "dead-ends.ipynb", target)
+    lab.open((lab.folder / "dead-ends.ipynb").relative_to(lab.server.root).as_posix())
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0; }")
+    lab.command("notebook:run-cell")
+    explorer = lab.wait_widgets(".wb-explorer")
+    message = explorer.locator(".wb-explorer-message")
+    expect(message).to_contain_text("27 points from 27 selected of 27 jobs")
+    # The job states as checkboxes, each with its name.
+    jobs = explorer.locator(".wb-explorer-jobs")
+    expect(jobs.locator("input[type=checkbox]")).to_have_count(1)
+    expect(jobs).to_contain_text("completed")
+
+    # A heatmap with an output as y: no empty axes, the message once, and buttons that fix it.
+    explorer.locator(".wb-explorer-y select").select_option("amplitude")
+    expect(message).to_contain_text("Nothing to draw: a heatmap needs two different scanned parameters as x and y.")
+    assert message.inner_text().count("a heatmap needs") == 1
+    expect(explorer.locator(".wb-explorer-plot")).to_be_hidden()
+    fixes = explorer.locator(".wb-explorer-fixes button")
+    expect(fixes).to_have_text(["heatmap of damping against drive_freq", "points of amplitude against drive_freq",
+                                "lines of amplitude against drive_freq"])
+    explorer.locator(".wb-explorer-fixes").scroll_into_view_if_needed()
+    lab.screenshot("heatmap-dead-end")
+    fixes.nth(2).click()
+    expect(message).to_contain_text("9 points from 9 selected of 27 jobs; pinned: damping = 0.05")
+    expect(explorer.locator(".wb-explorer-plot canvas").last).to_be_visible()
+    expect(explorer.locator(".wb-explorer-kind button.mod-active")).to_have_text("lines")
+
+    # Showing a job at damping 0.2 (as a click or the next cell does): the slider and the plot follow it.
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 1; }")
+    lab.command("notebook:run-cell")
+    expect(page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea-output")).to_contain_text("shown", timeout=30_000)
+    expect(message).to_contain_text("pinned: damping = 0.2")
+    expect(explorer.locator(".wb-explorer-slider-damping .widget-readout")).to_have_text("0.2")
+    expect(explorer.locator(".wb-explorer-job")).to_contain_text(target)
+    # Colour by damping: damping is on the plot, the legend beside it, not under the toolbar.
+    explorer.locator(".wb-explorer-colour select").select_option("damping")
+    expect(message).to_contain_text("27 points from 27 selected of 27 jobs")
+    plot = explorer.locator(".wb-explorer-plot canvas").last
+    plot.hover()  # ipympl shows its toolbar over the figure on hover
+    page.wait_for_timeout(1200)
+    plot.scroll_into_view_if_needed()
+    lab.screenshot("lines-log-y-legend")
+    assert page.locator(".jp-Notebook").count() == 1

@@ -19,7 +19,6 @@ from wbtest_widgets import open_widgets
 
 import workbench as wb
 from workbench.bundle import open_bundle
-from workbench.bundle import Bundle
 from workbench.errors import ScanError
 from workbench.executors import check as check_module
 from workbench.jobtype import JobType
@@ -30,7 +29,6 @@ from workbench.scan import scan as make_scan
 from workbench.settings import RunSettings
 from workbench.sources import Arange, Expr, Geomspace, Linspace, Logspace, NumericValues, Value, Values
 from workbench.ui import fields as fields_module
-from workbench.ui import form as form_module
 from workbench.ui.form import Form
 
 
@@ -72,7 +70,7 @@ def test_a_linspace_typed_into_a_field_changes_the_job_count(form: Form) -> None
     assert form.scan.sources["drive_freq"] == Linspace(0.5, 1.5, 41)
     assert len(form.scan) == 41
     assert "41 values: 0.5, 0.525, …, 1.5 · step 0.025" in form.fields["drive_freq"].message.value
-    assert "41 jobs" in form.summary.value and "core-hours" in form.summary.value
+    assert "41 jobs" in form.summary.value and "core-seconds" in form.summary.value
     form.fields["damping"].mode.value = "list"
     form.fields["damping"].inputs["list"].value = "0.05, 0.1, 0.2"
     assert len(form.scan) == 123
@@ -300,10 +298,20 @@ def test_create_writes_the_bundle(form: Form) -> None:
     assert bundle.scan == form.scan
     assert bundle.settings.max_idle == 20 and bundle.settings.batch_name == "resonance"
     assert bundle.settings.request_memory_mb == 128.0
-    # The name is taken now: creating again is refused, with the reason.
+    # The name is taken now: creating again waits for a new name, and the note says what happened, not a failure.
     assert form.buttons["create"].disabled and form.buttons["create_and_run"].disabled
-    assert "already exists" in (form.disabled_reason("create") or "")
+    reason = form.disabled_reason("create") or ""
+    assert reason == "Bundle demo-scan is created. For another scan, change the bundle name (e.g. to demo-scan-2)."
+    assert "already exists" not in form.reason.value and "demo-scan is created" in form.reason.value
     assert not form.buttons["dry_run"].disabled
+    form.settings_widgets["name"].value = "demo-scan-2"
+    assert not form.buttons["create"].disabled
+
+
+def test_a_bundle_made_elsewhere_under_the_name_is_reported_as_taken(form: Form) -> None:
+    wb.create(form.scan, form.path)
+    form.settings_widgets["folder"].value = str(form.folder)  # any change checks again
+    assert form.disabled_reason("create") == f"{form.path} already exists: choose another bundle name (e.g. demo-scan-2)."
 
 
 def test_create_and_run_runs_on_this_machine(form: Form) -> None:
@@ -548,7 +556,7 @@ def test_an_unloadable_job_type_is_reported_and_the_form_stays(form: Form, monke
     from workbench import registry
 
     monkeypatch.setitem(registry._BUILTIN, "broken", "no_such_module_here:thing")
-    form.job_type_picker.options = [*form.job_type_picker.options, "broken"]
+    form.job_type_picker.options = [*form.job_type_picker.options, ("broken", "broken")]
     form.job_type_picker.value = "broken"
     assert "Cannot import module" in form._header_message.value
     assert form.job_type_picker.value == "demo" and form.job_type.name == "demo"
@@ -641,7 +649,7 @@ def test_a_million_values_on_one_axis_are_checked_and_shown_as_you_type(
     form.fields["drive_freq"].inputs["linspace.stop"].value = "2.5"
     assert form.scan is not None and len(form.scan) == 1_000_001
     assert isinstance(form.scan.values("drive_freq"), NumericValues)  # kept as one array
-    assert "1,000,001 values: 0.5, 0.500002, …, 2.5 · step 2e-06" in form.fields["drive_freq"].message.value
+    assert "1,000,001 values: 0.5, 0.500002, …, 2.5 · step 2e-6" in form.fields["drive_freq"].message.value
     assert "1,000,001 jobs" in form.summary.value
     assert "<td>0.500002</td>" in form.table.value
     # A value out of bounds anywhere in the million is found and named at the field.
@@ -776,6 +784,41 @@ def test_check_names_an_unknown_host_key_a_missing_python_and_an_unknown_host(ss
         f.close()
 
 
+# -- numbers as a scientist writes them (issue 17) ----------------------------------------------
+def _width_chars(widget: object) -> int:
+    """The characters a text input is sized for (its width is ``calc(<n>ch + <m>em)``)."""
+    import re
+
+    m = re.fullmatch(r"calc\((\d+)ch \+ [\d.]+em\)", widget.layout.width)  # type: ignore[attr-defined]
+    assert m, widget.layout.width  # type: ignore[attr-defined]
+    return int(m.group(1))
+
+
+def test_large_numbers_are_prefilled_as_1e14_in_inputs_that_fit_them(tmp_path: Path) -> None:
+    f = wb.form("tdse", folder=tmp_path, plot=False)
+    try:
+        field = f.fields["intensity"]
+        assert field.inputs["value"].value == "1e14"
+        field.mode.value = "geomspace"
+        start, stop = field.inputs["geomspace.start"], field.inputs["geomspace.stop"]
+        assert (start.value, stop.value) == ("1e14", "2e14")
+        assert field.inputs["expr"].value == ""
+        field.mode.value = "expr"
+        assert field.inputs["expr"].value == "np.geomspace(1e14, 2e14, 11)"
+        assert "11 values: 1e14, 1.07177e14, …, 2e14" in field.message.value
+        # An input grows with what it holds, so nothing typed is cut off.
+        field.mode.value = "list"
+        lst = field.inputs["list"]
+        assert _width_chars(lst) == min(len(lst.value), 60) + 1  # long lists wrap at 60 characters
+        lst.value = "1e12, 2e12"
+        assert _width_chars(lst) == 23  # never narrower than the placeholder-sized minimum
+        assert "Allowed: a finite number >= 0 and <= 1e18 W/cm²." in html_unescape(field._help.value)
+        assert "a.u.." not in html_unescape(f.fields["Z"]._help.value)
+        assert "optical cycles" in f.fields["cycles"].widget.children[0].children[0].value
+    finally:
+        f.close()
+
+
 @pytest.mark.ssh
 def test_create_and_run_over_ssh_reaches_the_end_through_the_monitor(ssh_form: Form, tmp_path: Path) -> None:
     handle = ssh_form.create_and_run()
@@ -831,3 +874,94 @@ def test_a_remote_folder_holding_another_bundle_is_refused_and_left_alone(ssh_fo
     assert "choose another remote_dir" in status and ssh_form.monitor is None
     assert sorted((p.relative_to(there), p.stat().st_mtime_ns) for p in there.rglob("*")) == before
     assert ssh_form.bundle is not None and ssh_form.bundle.path.exists() and not ssh_form.run_button.disabled
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_a_cloned_bundle_shows_its_numbers_as_a_scientist_writes_them(tmp_path: Path) -> None:
+    bundle = wb.create(make_scan("tdse", intensity=Geomspace(1e9, 1e12, 4), wavelength=[400.0, 1e3]), tmp_path / "orig")
+    f = wb.form(bundle.path, plot=False)
+    try:
+        field = f.fields["intensity"]
+        assert field.mode.value == "geomspace"
+        texts = [field.inputs[f"geomspace.{k}"].value for k in ("start", "stop", "num")]
+        assert texts == ["1e9", "1e12", "4"]
+        assert all(_width_chars(field.inputs[f"geomspace.{k}"]) >= 8 for k in ("start", "stop"))
+        assert f.fields["wavelength"].inputs["list"].value == "400.0, 1000.0"
+        assert f.scan is not None and f.scan.sources["intensity"] == Geomspace(1e9, 1e12, 4)
+        assert f.job_type_picker.value == "tdse"
+        labels = dict((v, k) for k, v in f.job_type_picker.options)
+        assert labels["tdse"] == "1D TDSE: soft-core atom in a laser pulse (tdse)"
+    finally:
+        f.close()
+
+
+def test_the_summary_gives_core_time_in_the_unit_that_fits(form: Form) -> None:
+    import re
+
+    assert re.search(r"about 0\.\d\d? core-seconds ·", form.summary.value), form.summary.value
+    assert "core-hours" not in form.summary.value
+    form.fields["periods"].inputs["value"].value = "1e5"
+    form.fields["drive_freq"].mode.value = "linspace"
+    form.fields["drive_freq"].inputs["linspace.num"].value = "1000"
+    assert re.search(r"about \d+(\.\d)? core-hours ·", form.summary.value), form.summary.value
+
+
+def test_a_word_in_a_number_field_says_first_that_a_number_is_expected(tmp_path: Path) -> None:
+    import re
+
+    f = wb.form("tdse", folder=tmp_path, plot=False)
+    try:
+        field = f.fields["intensity"]
+        field.inputs["value"].value = "abc"
+        text = html_unescape(re.sub(r"<[^>]+>", "", field.message.value))
+        assert text.startswith('✖ intensity: "abc": not a number; type a number (e.g. 1e14), a list')
+        assert text.index("not a number") < text.index("allowed names")
+    finally:
+        f.close()
+
+
+def test_an_invalid_field_keeps_the_last_valid_preview_dimmed(tmp_path: Path) -> None:
+    f = wb.form("demo", folder=tmp_path, plot=True)
+    try:
+        field = f.fields["drive_freq"]
+        field.mode.value = "linspace"
+        field.inputs["linspace.num"].value = "5"
+        table = f.table.value
+        assert "wb-stale" not in table and f.plot is not None and f.plot.widget.layout.display == ""
+        field.inputs["linspace.num"].value = "1e"  # half of "1e1", as typed
+        assert field.error and f.scan is None
+        assert "The last valid preview: fix drive_freq to update it." in f.table.value
+        assert table in f.table.value  # the same table, dimmed
+        assert f.plot.widget.layout.display == "" and "wb-stale" in f.plot.widget._dom_classes
+        field.inputs["linspace.num"].value = "1e1"
+        assert "wb-stale" not in f.table.value and "wb-stale" not in f.plot.widget._dom_classes
+        assert "… 5 more" in f.table.value
+    finally:
+        f.close()
+
+
+def _tick_labels(axis: object) -> list[str]:
+    """The labels a drawn figure shows on ``axis`` (major and minor, empty ones left out)."""
+    ticks = [*axis.get_majorticklabels(), *axis.get_minorticklabels()]  # type: ignore[attr-defined]
+    lo, hi = sorted(axis.get_view_interval())  # type: ignore[attr-defined]
+    return [t.get_text() for t in ticks if t.get_text() and lo <= t.get_position()[0 if axis.axis_name == "x" else 1] <= hi]  # type: ignore[attr-defined]
+
+
+def test_log_axes_of_the_preview_label_decades_as_1e12_without_crowding(tmp_path: Path) -> None:
+    f = wb.form("tdse", folder=tmp_path, plot=True, values={"intensity": Geomspace(1e12, 1e14, 30)})
+    try:
+        assert f.plot is not None and f.plot.ax.get_xscale() == "log"
+        f.plot.figure.canvas.draw()
+        labels = _tick_labels(f.plot.ax.xaxis)
+        assert labels == ["1e12", "1e13", "1e14"], labels  # decades only: no 2e12, 5e12... crowding them
+        f.fields["intensity"].set_source(Geomspace(1e14, 3e14, 5))
+        f.plot.figure.canvas.draw()
+        labels = _tick_labels(f.plot.ax.xaxis)
+        assert "2e14" in labels and all("e+" not in t for t in labels), labels
+    finally:
+        f.close()

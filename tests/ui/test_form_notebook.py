@@ -22,7 +22,7 @@ def test_the_create_a_scan_notebook_runs(tmp_path: Path, monkeypatch: pytest.Mon
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert views, "the form cell displays no widget"
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "<Scan demo: 123 jobs (drive_freq=41 x damping=3)>" in text
+    assert "Scan of demo: 123 jobs\n  drive_freq [ω₀]  41 values: 0.5, 0.525, …, 1.5 (linspace)" in text
     assert "no problems" in text and "submit_job.sub" in text
     assert "No bundle yet" in text
     assert list(tmp_path.iterdir()) == [], "running the notebook wrote files (the dry run must not)"

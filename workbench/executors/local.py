@@ -89,6 +89,9 @@ def _work(
     root = Path(bundle_path)
     writer = EventWriter(root / _names.LOGS / _names.EVENT_LOG, cluster)
     writer.executing(proc)
+    # What the job prints goes to its log (logs/<id>.out, .err), not into the notebook cell that started
+    # the run; WORKBENCH_SHOW_JOB_OUTPUT=1 shows it where this process's output goes instead.
+    show = os.environ.get("WORKBENCH_SHOW_JOB_OUTPUT", "").strip().lower() not in ("", "0", "no", "false")
     outcome = run_job(
         input_path,
         root / _names.OUTPUTS,
@@ -96,6 +99,7 @@ def _work(
         checkpoint_seconds=checkpoint_seconds,
         stderr_path=root / _names.LOGS / _names.stderr_name(job_id),
         run_function=run_function,
+        stdout_path=None if show else root / _names.LOGS / _names.stdout_name(job_id),
     )
     writer.terminated(proc, outcome.exit_code, outcome.seconds)
     return outcome

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._format import format_number as _fmt
-from ..ui.canvas import close_tree, make_figure, new_lock
+from ..ui.canvas import close_tree, label_log_axes, make_figure, new_lock
 from .model import MARKS, RUNTIME_EDGES, GridDim, MonitorModel, take_slice
 
 if TYPE_CHECKING:
@@ -192,7 +192,11 @@ class ScanPanel(Panel):
                 self.slider_labels.append(lab)
                 rows.append(w.HBox([s, lab]))
             self._slider_rows = rows
-            self.controls = [w.HBox([self.output, self.xdim, self.ydim]), *rows]
+            # A resonance peak flattens everything else on a linear scale.
+            self.logc = w.Checkbox(value=False, description="log colour", indent=False, layout=w.Layout(width="100px"))
+            self.logc.add_class("wb-monitor-logc")
+            self.logc.observe(self._changed, "value")
+            self.controls = [w.HBox([self.output, self.xdim, self.ydim, self.logc]), *rows]
             self._show_sliders()
             self._make_heatmap()
         else:
@@ -338,22 +342,43 @@ class ScanPanel(Panel):
         for k, (s, lab) in enumerate(zip(self.sliders, self.slider_labels)):
             lab.value = _fmt(self.dims[k].values[s.value])
         sl = take_slice(values, self.shape, x, y, fixed)
+        log = bool(self.logc.value)
+        if log:
+            sl = np.where(sl > 0, sl, np.nan)  # no logarithm: shown as having no value, and said in the title
+        self._set_norm(log)
         self.image.set_data(sl)
         finite = sl[np.isfinite(sl)]
         if finite.size:
             lo, hi = float(finite.min()), float(finite.max())
             if hi <= lo:
-                hi = lo + (abs(lo) * 1e-6 or 1e-12)
+                hi = lo * (1 + 1e-6) if log else lo + (abs(lo) * 1e-6 or 1e-12)
             self.image.set_clim(lo, hi)
+        if log:
+            label_log_axes(self.colorbar.ax, minor_decades=2.2)  # "2", "5", "1e3", not "2 x 10^0"
         self.colorbar.set_label(self.output.value or "")
         marks = take_slice(self.model.marks, self.shape, x, y, fixed)
         self.overlay.set_data(self._lut[marks])
         where = [f"{self.dims[k].label} = {_fmt(self.dims[k].values[v])}" for k, v in fixed.items() if k not in (x, y)]
         return (" at " + ", ".join(where)) if where else ""
 
+    def _set_norm(self, log: bool) -> None:
+        """A logarithmic or linear colour scale for the heatmap (and its colour bar)."""
+        from matplotlib.colors import LogNorm, Normalize
+
+        if isinstance(self.image.norm, LogNorm) == log:
+            return
+        self.image.set_norm(LogNorm() if log else Normalize())
+        self.colorbar.update_normal(self.image)
+
+
+#: Runtimes spread over fewer logarithmic bins than this (half a decade) are shown on a linear axis.
+ALIKE_BINS = 5
+#: Bins of that linear histogram.
+LINEAR_BINS = 20
+
 
 class RuntimePanel(Panel):
-    """A histogram of job runtimes on logarithmic bins, filled as results arrive."""
+    """A histogram of job runtimes, filled as results arrive: logarithmic bins, or even ones when runtimes are alike."""
 
     title = "runtime"
 
@@ -369,18 +394,40 @@ class RuntimePanel(Panel):
 
     def update(self) -> None:
         h = self.model.hist
-        self.stairs.set_data(h)
         n = int(h.sum())
         nz = np.flatnonzero(h)
-        if nz.size:
+        if not nz.size:
+            self.stairs.set_data(h, RUNTIME_EDGES)
+            self.ax.set_title("runtime (no results yet)", fontsize="medium")
+            return
+        k = int(np.searchsorted(np.cumsum(h), n / 2.0))
+        median = math.sqrt(RUNTIME_EDGES[k] * RUNTIME_EDGES[k + 1])
+        if nz[-1] - nz[0] < ALIKE_BINS:
+            # Runtimes alike (within half a decade): log bins would show one bar; spread them on a linear axis.
+            counts, edges = self._linear()
+            self.stairs.set_data(counts, edges)
+            self.ax.set_xscale("linear")
+            pad = 0.05 * (edges[-1] - edges[0])
+            self.ax.set_xlim(edges[0] - pad, edges[-1] + pad)
+            self.ax.set_ylim(0, counts.max() * 1.1)
+        else:
+            self.stairs.set_data(h, RUNTIME_EDGES)
+            self.ax.set_xscale("log")
             lo, hi = max(nz[0] - 2, 0), min(nz[-1] + 3, len(RUNTIME_EDGES) - 1)
             self.ax.set_xlim(RUNTIME_EDGES[lo], RUNTIME_EDGES[hi])
             self.ax.set_ylim(0, h.max() * 1.1)
-            k = int(np.searchsorted(np.cumsum(h), n / 2.0))
-            median = math.sqrt(RUNTIME_EDGES[k] * RUNTIME_EDGES[k + 1])
-            self.ax.set_title(f"runtime of {n:,} jobs (median ≈ {median:.2g} s)", fontsize="medium")
-        else:
-            self.ax.set_title("runtime (no results yet)", fontsize="medium")
+            label_log_axes(self.ax)
+        self.ax.set_title(f"runtime of {n:,} jobs (median ≈ {_fmt(median, 2)} s)", fontsize="medium")
+
+    def _linear(self) -> tuple[np.ndarray, np.ndarray]:
+        """A histogram of the runtimes on :data:`LINEAR_BINS` even bins between the shortest and the longest."""
+        r = self.model.column("runtime")
+        r = r[np.isfinite(r)]
+        lo, hi = float(r.min()), float(r.max())
+        if hi - lo < 1e-9 * max(abs(hi), 1e-9):  # all the same: one bar, a tenth of its value wide
+            lo, hi = lo * 0.95, hi * 1.05 if hi > 0 else 1.0
+        counts, edges = np.histogram(r, bins=LINEAR_BINS, range=(lo, hi))
+        return counts, edges
 
 
 class UserPanel(Panel):

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..bundle import Bundle
     from .panels import Panel, UserPanelFunction
 
-__all__ = ["Monitor", "monitor", "active_monitors", "STATE_COLORS"]
+__all__ = ["Monitor", "monitor", "active_monitors", "progress_bar_html", "STATE_COLORS", "BAR_PARTS", "DONE_INTERVAL"]
 
 #: Monitors by bundle path: never two pollers on one bundle.
 _ACTIVE: dict[Path, Monitor] = {}
@@ -52,6 +52,18 @@ STATE_COLORS = {
 #: States always shown in the counts, even at zero; others appear when they have jobs.
 _ALWAYS = ("idle", "running", "held", "completed", "failed", "removed")
 
+#: The parts of the progress bar, left to right: the states each stands for (failed takes interrupted too).
+BAR_PARTS: dict[str, tuple[str, ...]] = {
+    "completed": ("completed",),
+    "failed": ("failed", "interrupted"),
+    "removed": ("removed",),
+    "held": ("held",),
+    "running": ("running",),
+    "idle": ("idle",),
+}
+#: Once no job is queued or running, the monitor refreshes at most this often (a change brings the chosen interval back).
+DONE_INTERVAL = 30.0
+
 _MAX_PROBLEM_ROWS = 500
 _INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 _CONFIRM_SECONDS = 6.0
@@ -66,6 +78,9 @@ _CSS = """<style>
   background: var(--jp-layout-color2, #f5f5f5); white-space: pre-wrap; }
 .wb-monitor .wb-message { font-size: 12px; color: var(--jp-ui-font-color2, #555); }
 .wb-monitor .wb-error { color: #c62828; }
+.wb-monitor .wb-bar { display: flex; width: 260px; height: 14px; border-radius: 3px; overflow: hidden;
+  background: var(--jp-layout-color3, #e8e8e8); }
+.wb-monitor .wb-bar > div { height: 100%; }
 </style>"""
 
 
@@ -138,6 +153,8 @@ class Monitor:
         self.model = MonitorModel(self.bundle, sync=sync or None)
         self._run = run
         self.poller = Poller(self._step, interval, on_error=self._poll_error, again=lambda: self.model.backlog > 0)
+        self._interval_chosen = float(interval)  # what the user asked for; the poller slows down once the scan is done
+        self._slowed = False
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._confirm_remove = 0.0
@@ -166,7 +183,8 @@ class Monitor:
         )
         self.close_button = w.Button(icon="times", tooltip="Stop watching and close this panel", layout=w.Layout(width="36px"))
         self.close_button.on_click(lambda _: self.close())
-        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="260px"))
+        self.bar = w.HTML(layout=w.Layout(width="264px"))  # see progress_bar_html
+        self.bar.add_class("wb-progress-bar")
         self.progress_text = w.HTML()
         self.progress_text.add_class("wb-progress")
         self.counts_html = w.HTML()
@@ -416,7 +434,24 @@ class Monitor:
         return self._pool
 
     async def _step(self) -> None:
-        await self.refresh_async()
+        change = await self.refresh_async()
+        self._pace(change)
+
+    def _pace(self, change: Change | None = None) -> None:
+        """Poll at the chosen interval while jobs are queued or running, at :data:`DONE_INTERVAL` once none are.
+
+        A finished scan changes only when someone acts (resubmits, releases,
+        syncs): the chosen pace comes back with the first refresh that sees a
+        change or an active job.
+        """
+        run = self.run
+        active = self.model.progress().active or self.model.backlog or self._pending_actions
+        done = not active and (run is None or bool(getattr(run, "done", True))) and (change is None or change.empty)
+        slowed = done and self._interval_chosen < DONE_INTERVAL
+        if slowed != self._slowed:
+            self._slowed = slowed
+            self.poller.interval = DONE_INTERVAL if slowed else self._interval_chosen
+            self._render(None)
 
     def _poll_error(self, e: BaseException) -> None:
         self._say(f"Refresh failed: {type(e).__name__}: {e}", error=True)
@@ -438,7 +473,9 @@ class Monitor:
         self._render(None)
 
     def _on_interval(self, change: Any) -> None:
-        self.poller.interval = float(change["new"])
+        self._interval_chosen = float(change["new"])
+        self._slowed = False  # the chosen pace, until the next refresh finds the scan still done
+        self.poller.interval = self._interval_chosen
         self._render(None)
 
     def _on_remove(self, _: Any) -> None:
@@ -507,12 +544,10 @@ class Monitor:
             for wdg in (self.bar, self.progress_text, self.counts_html, self.release_button, self.resubmit_button,
                         self.remove_button, self.problems_title, self.problem_select, self.message_html):  # fmt: skip
                 stack.enter_context(wdg.hold_sync())
-            self.bar.value = p.fraction
-            failed = p.counts.get("failed", 0) + p.counts.get("interrupted", 0)
-            self.bar.bar_style = "danger" if failed and p.fraction >= 1.0 else "warning" if failed else (
-                "success" if p.fraction >= 1.0 else "info"
-            )
+            self.bar.value = progress_bar_html(p)
             state = "paused" if self.poller.paused else f"every {self.poller.interval:g} s" if self.poller.running else "not polling"
+            if self._slowed and not self.poller.paused:
+                state += " (the scan is done: slower until something changes)"
             loading = f" · reading results, {m.backlog:,} to go" if m.backlog else ""
             remote = self.follower.sync_text() if m.sync is not None else ""
             self.progress_text.value = (
@@ -607,6 +642,19 @@ class Monitor:
             return
         for panel in self.panels:
             panel.redraw()
+
+
+def progress_bar_html(p: Progress) -> str:
+    """One bar of the scan: completed, failed, removed, held, running and idle jobs as parts in their colours."""
+    parts = []
+    for name, states in BAR_PARTS.items():
+        n = sum(p.counts.get(s, 0) for s in states)
+        if n and p.total:
+            parts.append(
+                f"<div class='wb-bar-{name}' title='{name} {n:,}' "
+                f"style='width:{100 * n / p.total:.3f}%;background:{STATE_COLORS[name]}'></div>"
+            )
+    return f"<div class='wb-bar' title='{html.escape(p.summary())}'>{''.join(parts)}</div>"
 
 
 def monitor(

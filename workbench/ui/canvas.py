@@ -35,7 +35,44 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["make_figure", "new_lock", "close_tree", "Throttle"]
+__all__ = ["make_figure", "new_lock", "close_tree", "Throttle", "label_log_axes"]
+
+#: A log axis spanning more decades than this labels its decades only (2x and 5x labels would crowd it).
+MINOR_LABEL_DECADES = 1.2
+
+
+def _log_label(v: float, pos: Any = None) -> str:
+    """A decade of a log axis as a scientist writes it: ``1e12``, ``0.01``."""
+    from .._format import format_number
+
+    return format_number(v, 3) if v > 0 else ""
+
+
+def _minor_log_label(v: float, pos: Any = None) -> str:
+    """Label the 2x and 5x minor ticks of a log axis, and no others."""
+    if v <= 0:
+        return ""
+    lead = round(v / 10 ** math.floor(math.log10(v)), 6)
+    return _log_label(v) if lead in (2.0, 5.0) else ""
+
+
+def label_log_axes(ax: Any, *, minor_decades: float = MINOR_LABEL_DECADES) -> None:
+    """Label the log axes of ``ax`` for its current limits: ``1e12`` at each decade, 2x and 5x too when it spans a decade or less.
+
+    Matplotlib's default writes ``10^12`` and, on an axis shorter than a
+    decade, may label no tick at all; plain labels at every tick crowd a
+    wide axis.  ``minor_decades``: the longest span (in decades) whose 2x and
+    5x ticks are labelled.  Call again after the limits change.
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    for axis, lim in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        if axis.get_scale() != "log":
+            continue
+        lo, hi = sorted(lim)
+        decades = math.log10(hi / lo) if lo > 0 else math.inf
+        axis.set_major_formatter(FuncFormatter(_log_label))
+        axis.set_minor_formatter(FuncFormatter(_minor_log_label) if decades <= minor_decades else NullFormatter())
 
 
 @contextmanager

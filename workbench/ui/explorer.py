@@ -33,7 +33,7 @@ import numpy as np
 
 from .._format import format_number as _fmt
 from ..errors import ParameterError
-from .canvas import close_tree, make_figure, new_lock
+from .canvas import close_tree, label_log_axes, make_figure, new_lock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +50,10 @@ DISCRETE_MAX = 12
 FACET_MAX = 6
 NONE = "(none)"
 KINDS = ("points", "lines", "heatmap")
+#: A log axis spanning up to this many decades labels its 2x and 5x ticks too (the plot is large enough).
+_MINOR_DECADES = 2.2
+#: Height of ipympl's toolbar, drawn over the top of a figure (pixels).
+_TOOLBAR_PX = 34
 
 
 @dataclass
@@ -226,6 +230,32 @@ class ExplorerModel:
                 return "a heatmap needs a numeric column as its colour (the value)"
         return None
 
+    def fixes(self) -> list[tuple[str, dict[str, Any]]]:
+        """Ways out of :attr:`problem`: (what a button says, the choices it makes), e.g. two scanned parameters as x and y."""
+        if self.problem is None or self.x is None:
+            return []
+        out: list[tuple[str, dict[str, Any]]] = []
+        if self.kind == "heatmap":
+            if len(self.dims) >= 2 and self.heat_value is not None:
+                by_size = sorted(self.dims, key=lambda d: -len(self.values(d[0])))
+                dx = self.dim_of(self.x) or by_size[0]
+                dy = next((d for d in ([self.dim_of(self.y)] if self.dim_of(self.y) else []) + by_size if d and d != dx), None)
+                if dy is not None:
+                    out.append((f"heatmap of {dy[0]} against {dx[0]}", {"x": dx[0], "y": dy[0]}))
+            if self.y is not None:
+                out.append((f"points of {self.y} against {self.x}", {"kind": "points"}))
+                if self.dim_of(self.x) is not None:
+                    out.append((f"lines of {self.y} against {self.x}", {"kind": "lines"}))
+        return out
+
+    def pin_to(self, job_id: str, dims: Sequence[tuple[str, ...]] | None = None) -> None:
+        """Pin the hidden dimensions (or ``dims``) at the values of job ``job_id``, so that the plot shows it."""
+        row = self.df[self.df["job_id"] == job_id]
+        if not len(row):
+            return
+        for d in self.hidden_dims if dims is None else dims:
+            self.pins[d[0]] = row[d[0]].iloc[0]
+
     @property
     def heat_value(self) -> str | None:
         if self.color in self.numeric and self.dim_of(self.color) is None:
@@ -281,7 +311,11 @@ class ExplorerModel:
                 if len(part) == 0:
                     out.append(Panel(label))
                     continue
-                g = grid(part, self.heat_value, (self.y, self.x))
+                try:
+                    g = grid(part, self.heat_value, (self.y, self.x))
+                except ParameterError:  # the jobs left by the filters do not span x and y: nothing to colour
+                    out.append(Panel(label))
+                    continue
                 out.append(Panel(label, grid=g))
             return out
         mode = self.color_mode(vis)
@@ -349,6 +383,76 @@ def _edges(c: np.ndarray, log: bool) -> np.ndarray:
     return np.concatenate(([2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]))
 
 
+def _state_filter_class() -> type:
+    """:class:`StateFilter`, made on first use: ipywidgets is imported only by those who show widgets."""
+    import ipywidgets as W
+    import traitlets
+
+    class StateFilter(W.HBox):  # type: ignore[misc]
+        """One checkbox per job state (not a one-row list that looks like a drop-down); ``value``: the states ticked."""
+
+        value = traitlets.Tuple()
+        options = traitlets.Tuple()
+
+        def __init__(self, options: Sequence[str] = (), value: Sequence[str] = ()) -> None:
+            super().__init__(layout=W.Layout(align_items="center", flex_flow="row wrap"))
+            self.add_class("wb-explorer-jobs")
+            self._label = W.Label("jobs:", layout=W.Layout(margin="0 6px 0 0"))
+            self._boxes: dict[str, Any] = {}
+            self._syncing = False
+            self.observe(self._on_options, "options")
+            self.observe(self._on_value, "value")
+            self.options = tuple(options)
+            self.value = tuple(value)
+
+        @traitlets.validate("value")
+        def _valid(self, proposal: Any) -> tuple[str, ...]:
+            chosen = set(proposal["value"])
+            return tuple(o for o in self.options if o in chosen)
+
+        def _on_options(self, change: Any) -> None:
+            old = self._boxes
+            self._boxes = {}
+            for state in self.options:
+                box = W.Checkbox(value=state in self.value, description=state, indent=False, layout=W.Layout(width="auto", margin="0 10px 0 0"))
+                box.add_class(f"wb-explorer-jobs-{state.replace(' ', '-')}")
+                box.observe(self._box_changed, "value")
+                self._boxes[state] = box
+            self.children = (self._label, *self._boxes.values())
+            close_tree(old.values())
+            self.value = tuple(v for v in self.value if v in self._boxes)
+
+        def _on_value(self, change: Any) -> None:
+            self._syncing = True
+            try:
+                for state, box in self._boxes.items():
+                    box.value = state in self.value
+            finally:
+                self._syncing = False
+
+        def _box_changed(self, change: Any) -> None:
+            if not self._syncing:
+                self.value = tuple(s for s, b in self._boxes.items() if b.value)
+
+        def close(self) -> None:
+            for w in (self._label, *self._boxes.values()):
+                w.close()  # plain widgets: nothing else to close (and no import, also at interpreter exit)
+            super().close()
+
+    return StateFilter
+
+
+def StateFilter(options: Sequence[str] = (), value: Sequence[str] = ()) -> Any:  # noqa: N802 - a widget class, made lazily
+    """Checkboxes of job states: ``.value`` the states ticked, ``.options`` those offered."""
+    global _STATE_FILTER
+    if _STATE_FILTER is None:
+        _STATE_FILTER = _state_filter_class()
+    return _STATE_FILTER(options, value)
+
+
+_STATE_FILTER: Any = None
+
+
 class Explorer:
     """The explorer widget over an :class:`ExplorerModel`.
 
@@ -391,6 +495,9 @@ class Explorer:
         self.job_figure, self.job_canvas = make_figure(
             (6.0, 3.2), lock=self._lock, layout="constrained", toolbar_position="top"
         )
+        for fig in (self.figure, self.job_figure):
+            # ipympl draws its toolbar over the top of the figure: keep that strip free of axes and legends.
+            fig.get_layout_engine().set(rect=(0, 0, 1, 1 - _TOOLBAR_PX / (fig.get_figheight() * fig.dpi)))
         self.canvas.mpl_connect("pick_event", self._on_pick)
         self.canvas.mpl_connect("button_press_event", self._on_press)
         self.canvas.add_class("wb-explorer-plot")
@@ -430,7 +537,7 @@ class Explorer:
         self.slider_box = W.VBox([])
 
         states = self._states()
-        self.status_filter = W.SelectMultiple(options=states, value=states, description="jobs", rows=min(4, max(1, len(states))))
+        self.status_filter = StateFilter(options=states, value=states)
         self.add_filter_button = W.Button(description="+ filter", layout=W.Layout(width="80px"))
         self.add_filter_button.on_click(lambda _: self.add_filter())
         self.filter_box = W.VBox([])
@@ -440,6 +547,8 @@ class Explorer:
         self.reload_button.on_click(lambda _: self.reload())
         self.message = W.HTML()
         self.message.add_class("wb-explorer-message")
+        self.fix_box = W.HBox([], layout=W.Layout(flex_flow="row wrap"))
+        self.fix_box.add_class("wb-explorer-fixes")
         self.job_html = W.HTML("<i>Click a point (or a heatmap cell) to see that job's output here.</i>")
         self.job_html.add_class("wb-explorer-job")
 
@@ -454,7 +563,7 @@ class Explorer:
                 W.HBox([self.status_filter, W.VBox([self.add_filter_button, self.filter_box])]),
                 # The plot and the job panel side by side where there is room, one above the other where not.
                 W.Box(
-                    [W.VBox([self.canvas, self.message]), W.VBox([self.job_html, self.job_canvas])],
+                    [W.VBox([self.canvas, self.message, self.fix_box]), W.VBox([self.job_html, self.job_canvas])],
                     layout=W.Layout(display="flex", flex_flow="row wrap", align_items="flex-start"),
                 ),
             ]
@@ -513,6 +622,7 @@ class Explorer:
         if self._updating:
             return
         m = self.model
+        hidden_before = m.hidden_dims
         m.set(
             x=self.x.value,
             y=self.y.value,
@@ -525,12 +635,34 @@ class Explorer:
         )
         states = set(self.status_filter.value)
         m.status = None if states == set(self.status_filter.options) else states
+        newly_hidden = [d for d in m.hidden_dims if d not in hidden_before]
+        if self.job_id is not None and newly_hidden:
+            # A dimension taken off an axis is pinned where the job shown in the panel is, so that job stays on the plot.
+            m.pin_to(self.job_id, newly_hidden)
         self._sync_sliders()
         self.update()
 
     def _sync_sliders(self) -> None:
+        """Show a slider per hidden dimension, each at its pin."""
         hidden = [d[0] for d in self.model.hidden_dims]
+        updating, self._updating = self._updating, True
+        try:
+            for n in hidden:
+                if self.sliders[n].value != self.model.pins[n]:
+                    self.sliders[n].value = self.model.pins[n]
+        finally:
+            self._updating = updating
         self.slider_box.children = tuple(self.sliders[n] for n in hidden)
+
+    def _fix(self, choices: Mapping[str, Any]) -> None:
+        """Apply one of the model's fixes through the controls (which then show it)."""
+        updating, self._updating = self._updating, True
+        try:
+            for key, value in choices.items():
+                getattr(self, key).value = value
+        finally:
+            self._updating = updating
+        self._on_control(None)
 
     def add_filter(self, column: str | None = None, low: float | None = None, high: float | None = None) -> None:
         """Add a value-range filter row (and apply it)."""
@@ -672,10 +804,33 @@ class Explorer:
         else:
             self._fill(panels)
         self._mark(vis)
-        what = m.problem or f"{shown:,} points from {len(vis):,} selected of {len(m.df):,} jobs" + (
+        what = f"{shown:,} points from {len(vis):,} selected of {len(m.df):,} jobs" + (
             "; pinned: " + ", ".join(f"{n} = {_fmt(m.pins[n])}" for n in (d[0] for d in m.hidden_dims)) if m.hidden_dims else ""
         )
-        self.message.value = html.escape(what)
+        self._show_problem(m.problem)
+        if m.problem is None:
+            self.message.value = html.escape(what)
+
+    def _show_problem(self, problem: str | None) -> None:
+        """Instead of an empty chart: what is wrong with the choices, and buttons that fix it."""
+        import ipywidgets as W
+
+        self.canvas.layout.display = "none" if problem else ""
+        old = self.fix_box.children
+        self.fix_box.children = ()
+        close_tree(old)
+        if problem is None:
+            return
+        fixes = self.model.fixes()
+        self.message.value = (
+            f"<b>Nothing to draw:</b> {html.escape(problem)}." + (" Try:" if fixes else "")
+        )
+        buttons = []
+        for label, choices in fixes:
+            b = W.Button(description=label, layout=W.Layout(width="auto"), tooltip=", ".join(f"{k} = {v}" for k, v in choices.items()))
+            b.on_click(lambda _, c=choices: self._fix(c))
+            buttons.append(b)
+        self.fix_box.children = tuple(buttons)
 
     def _build(self, panels: list[Panel], mode: str | None) -> None:
         m = self.model
@@ -687,7 +842,7 @@ class Explorer:
         for ax, p in zip(axes, panels):
             arts: dict[str, Any] = {"ax": ax, "traces": [], "mesh": None}
             if m.problem is not None:
-                ax.text(0.5, 0.5, m.problem, ha="center", va="center", transform=ax.transAxes, color="0.4")
+                ax.set_axis_off()  # the canvas is hidden; the message and its fixes show instead
             elif p.grid is not None:
                 arts["mesh"] = self._mesh(ax, p.grid)
             else:
@@ -704,7 +859,8 @@ class Explorer:
                     self._ids[art] = t.ids
                     arts["traces"].append(art)
                 if mode == "discrete" and p.traces:
-                    ax.legend(fontsize=7, title=None)
+                    # Beside the axes, not over the points (nor under the toolbar).
+                    ax.legend(fontsize=7, title=None, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
                 ax.set_xlabel(m.x)
                 ax.set_ylabel(m.y)
             if m.problem is None:
@@ -713,6 +869,7 @@ class Explorer:
                     warnings.filterwarnings("ignore", "Data has no positive values", UserWarning)
                     ax.set_xscale("log" if m.logx else "linear")
                     ax.set_yscale("log" if m.logy else "linear")
+                    label_log_axes(ax, minor_decades=_MINOR_DECADES)
             if p.label:
                 ax.set_title(p.label, fontsize=9)
             (arts["mark"],) = ax.plot([], [], "s", ms=11, mfc="none", mec="k", mew=1.5, zorder=5)
@@ -755,6 +912,7 @@ class Explorer:
                 self._ids[art] = t.ids
             ax.relim()
             ax.autoscale_view()
+            label_log_axes(ax, minor_decades=_MINOR_DECADES)
 
     def _mark(self, visible: pd.DataFrame | None = None) -> None:
         """Outline the job whose output the job panel shows (if it is among the ``visible`` jobs)."""
@@ -829,6 +987,12 @@ class Explorer:
         else:
             self.picked_ids = [job_id]
         self.job_id = job_id
+        hidden = m.hidden_dims
+        before = {d[0]: m.pins[d[0]] for d in hidden}
+        m.pin_to(job_id)  # the plot shows the job the panel shows
+        if any(m.pins[n] != v for n, v in before.items()):
+            self._sync_sliders()
+            self._update()
         bundle = self.bundle or m.bundle
         if bundle is None:
             row = m.df[m.df["job_id"] == job_id].iloc[0]

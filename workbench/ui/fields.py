@@ -31,6 +31,7 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
+from .._format import format_number
 from ..designs import Adaptive
 from ..errors import ExpressionError, ParameterError, WorkbenchError
 from ..jobtype import JobType, Problem
@@ -99,14 +100,41 @@ _CACHE_MAX_VALUES = 10_000
 
 
 def format_value(v: Any) -> str:
-    """A value as it is shown in previews and tables (floats to 6 significant digits)."""
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        return f"{v:.6g}"
+    """A value as it is shown in previews and tables (numbers as ``1e14``, ``3.16228e12``: 6 significant digits)."""
     if isinstance(v, str):
         return repr(v)
-    return str(v)
+    return format_number(v, 6)
+
+
+def _number_text(v: Any) -> str:
+    """What to type for a number so that it reads back exactly (``1e14``, not ``100000000000000.0``)."""
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+        return format_number(v, exact=True)
+    return repr(v)
+
+
+def _source_text(src: Source) -> str:
+    """A spaced source as an expression, its numbers as :func:`_number_text` writes them."""
+    if isinstance(src, Arange):
+        args = [src.start, src.stop, src.step]
+    else:
+        args = [src.start, src.stop, src.num]  # type: ignore[attr-defined]
+    text = ", ".join(_number_text(a) for a in args)
+    if isinstance(src, Logspace) and src.base != 10.0:
+        text += f", base={_number_text(src.base)}"
+    return f"np.{type(src).kind}({text})"
+
+
+#: Inputs never get narrower than this (characters of text), nor wider than the second.
+_MIN_CHARS, _MAX_CHARS = 8, 60
+
+
+def _fit_width(widget: w.Text, base_chars: int, extra_em: float) -> None:
+    """Size a text input to what it holds (and to its placeholder), within bounds, so no number is cut off."""
+    chars = max(_MIN_CHARS, base_chars, len(widget.value or ""), len(widget.placeholder or ""))
+    width = f"calc({min(chars, _MAX_CHARS) + 1}ch + {extra_em:g}em)"
+    if widget.layout.width != width:
+        widget.layout.width = width
 
 
 def _spacing(src: Source, values: Sequence[Any]) -> str:
@@ -149,7 +177,7 @@ def _text_of(param: Param, v: Any) -> str:
     """What to type to get ``v`` back through :func:`source_from_text`."""
     if isinstance(v, str) and param.kind in ("str", "choice") and not v.startswith(("'", '"', "[", "(")) and v == v.strip() and v:
         return v
-    return repr(v)
+    return _number_text(v)
 
 
 class ParamField:
@@ -218,7 +246,7 @@ class ParamField:
         elif kind == "choice":
             self.inputs["value"] = w.Dropdown(options=[(str(c), c) for c in p.choices], value=p.default, layout=w.Layout(width="16em"))
         else:
-            self.inputs["value"] = w.Text(value=_text_of(p, p.default), layout=w.Layout(width="16em"), continuous_update=True)
+            self.inputs["value"] = w.Text(value=_text_of(p, p.default), layout=w.Layout(), continuous_update=True)
         if "list" in self.modes:
             if kind == "choice":
                 self.inputs["list"] = w.SelectMultiple(
@@ -228,7 +256,7 @@ class ParamField:
             else:
                 self.inputs["list"] = w.Text(
                     value="", placeholder=_PLACEHOLDER["list"] if p.numeric else ("False, True" if kind == "bool" else "a, b, c"),
-                    layout=w.Layout(width="22em"), continuous_update=True,
+                    layout=w.Layout(), continuous_update=True,
                 )
         for mode, keys in _SPACED.items():
             if mode not in self.modes:
@@ -238,10 +266,15 @@ class ParamField:
                 self.inputs[ident] = w.Text(
                     value="10" if key == "base" else "", placeholder=label, tooltip=tip,
                     description=label, style={"description_width": "initial"},
-                    layout=w.Layout(width="9.5em" if key != "base" else "7em"), continuous_update=True,
+                    layout=w.Layout(), continuous_update=True,
                 )
         if "expr" in self.modes:
-            self.inputs["expr"] = w.Text(value="", placeholder=_PLACEHOLDER["expr"], layout=w.Layout(width="26em"), continuous_update=True)
+            self.inputs["expr"] = w.Text(value="", placeholder=_PLACEHOLDER["expr"], layout=w.Layout(), continuous_update=True)
+        # (least characters, extra em for the label) of each text input, sized to its content by _fit_inputs.
+        self._widths: dict[str, tuple[int, float]] = {"value": (14, 1.0), "list": (22, 1.0), "expr": (26, 1.0)}
+        for mode, keys in _SPACED.items():
+            for key, label, _ in keys:
+                self._widths[f"{mode}.{key}"] = (4 if key == "base" else _MIN_CHARS, 0.6 * len(label) + 1.5)
         for key, widget in self.inputs.items():
             widget.add_class(f"wb-input-{key.replace('.', '-')}")
             widget.observe(self._input_changed, names="value")
@@ -260,9 +293,10 @@ class ParamField:
         self._inputs_box.add_class("wb-inputs")
         self.message = w.HTML(layout=w.Layout(margin="0 0 0 11.5em"))
         self.message.add_class("wb-message")
-        helptext = html.escape(p.help) + (" " if p.help else "") + f'<span class="wb-allowed">Allowed: {html.escape(p.describe_allowed())}'
-        helptext += "; not scannable" if not p.scannable else ""
-        self._help = w.HTML(helptext + ".</span>", layout=w.Layout(margin="0 0 0 11.5em"))
+        allowed = f"Allowed: {p.describe_allowed()}" + ("; not scannable" if not p.scannable else "")
+        allowed += "" if allowed.endswith(".") else "."  # a unit such as "a.u." ends the sentence itself
+        helptext = html.escape(p.help) + (" " if p.help else "") + f'<span class="wb-allowed">{html.escape(allowed)}</span>'
+        self._help = w.HTML(helptext, layout=w.Layout(margin="0 0 0 11.5em"))
         self._help.add_class("wb-help")
         top = w.HBox([self._label, self.mode, self._inputs_box, self.zip], layout=w.Layout(align_items="center", width="100%"))
         self.widget = w.VBox([top, self._help, self.message], layout=w.Layout(margin="0 0 6px 0"))
@@ -294,10 +328,10 @@ class ParamField:
             elif p.kind == "str" and all(isinstance(v, str) and "," not in v and v == v.strip() and v for v in src.items):
                 texts = {"list": ", ".join(src.items)}
             else:
-                texts = {"list": ", ".join(repr(v) for v in src.items)}
+                texts = {"list": ", ".join(_number_text(v) for v in src.items)}
         elif type(src).kind in _SPACED and type(src).kind in self.modes:
             mode = type(src).kind
-            texts = {f"{mode}.{k}": repr(getattr(src, k)) for k, _, _ in _SPACED[mode]}
+            texts = {f"{mode}.{k}": _number_text(getattr(src, k)) for k, _, _ in _SPACED[mode]}
         elif isinstance(src, Values):  # a list for a field without list mode: it is the model's error to report
             mode, texts = "value", {"value": src.items[0] if len(src.items) == 1 else repr(list(src.items))}
         if mode not in self.modes:
@@ -433,8 +467,8 @@ class ParamField:
 
     def _render(self) -> None:
         parts: list[str] = []
-        if self.error:
-            parts.append(f'<span class="wb-error">✖ {html.escape(self.error)}</span>')
+        if self.error:  # one line (the form's CSS), the whole message on hover and beside the buttons
+            parts.append(f'<span class="wb-error" title="{html.escape(self.error)}">✖ {html.escape(self.error)}</span>')
         elif self.source is not None and self.values is not None:
             note = " · large: updates on Enter" if self._slow else ""
             parts.append(f'<span class="wb-preview">{html.escape(describe_values(self.source, self.values) + note)}</span>')
@@ -459,10 +493,19 @@ class ParamField:
         else:
             children = [self.inputs[mode]]
         self._inputs_box.children = children
+        self._fit_inputs()
+
+    def _fit_inputs(self) -> None:
+        """Size the shown text inputs to what they hold."""
+        for widget in self._inputs_box.children:
+            key = next(k for k, v in self.inputs.items() if v is widget)
+            if isinstance(widget, w.Text):
+                _fit_width(widget, *self._widths[key])
 
     def _input_changed(self, change: dict[str, Any]) -> None:
         if self._quiet:
             return
+        self._fit_inputs()
         self._recompute()
         if self.on_change is not None:
             self.on_change(self)
@@ -490,15 +533,15 @@ class ParamField:
             return
         lo, hi = values[0], values[-1]
         if new == "list" and not self.inputs["list"].value:
-            self.inputs["list"].value = ", ".join(repr(v) for v in values[:20]) if len(values) <= 20 else ""
+            self.inputs["list"].value = ", ".join(_number_text(v) for v in values[:20]) if len(values) <= 20 else ""
         elif new == "expr" and not self.inputs["expr"].value:
             src = self.source
             if isinstance(src, (Linspace, Logspace, Geomspace, Arange)):
-                text = "np." + src.describe()
+                text = _source_text(src)
             elif len(values) > 1:
-                text = repr(list(values)) if len(values) <= 20 else ""
+                text = "[" + ", ".join(_number_text(v) for v in values) + "]" if len(values) <= 20 else ""
             else:
-                text = repr(lo)
+                text = _number_text(lo)
             self.inputs["expr"].value = text
         elif new in _SPACED and not any(self.inputs[f"{new}.{k}"].value for k, _, _ in _SPACED[new] if k != "base"):
             num = len(values) if len(values) > 1 else 11
@@ -520,8 +563,8 @@ class ParamField:
             if new == "adaptive":
                 fill = {"lo": min(start, stop), "hi": max(start, stop) if start != stop else start + 1.0}
             for k, v in fill.items():
-                v = round(v, 12) if isinstance(v, float) else v
-                self.inputs[f"{new}.{k}"].value = repr(v)
+                v = float(f"{v:.12g}") if isinstance(v, float) else v  # 12 significant digits: 1e14 stays 1e14
+                self.inputs[f"{new}.{k}"].value = _number_text(v)
 
     def _zip_changed(self, change: dict[str, Any]) -> None:
         if self._quiet:

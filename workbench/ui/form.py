@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from .._format import format_duration
+from .._format import format_core_time, format_duration
 from ..errors import ExecutorError, JobTypeError, ParameterError, ScanError, WorkbenchError, ZipError
 from ..jobtype import JobType, Problem
 from ..registry import get_job_type, job_types
@@ -96,6 +96,14 @@ _STYLE = """<style>
 .wb-form table.wb-table th { font-weight: 600; }
 .wb-form .wb-summary .widget-html-content { font-size: 1.02em; }
 .wb-form .wb-status .wb-error, .wb-form .wb-check { white-space: pre-wrap; }
+.wb-form .wb-field .wb-message .wb-error, .wb-form .wb-field .wb-message .wb-warning {
+  display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.wb-form .wb-field .wb-message:hover .wb-error, .wb-form .wb-field .wb-message:hover .wb-warning { white-space: normal; }
+.wb-form .wb-stale { opacity: 0.4; filter: grayscale(60%); }
+.wb-form .wb-stale-box { position: relative; }
+.wb-form .wb-stale-note { position: absolute; top: 0; left: 0; right: 0; z-index: 2; padding: 2px 6px;
+  background: var(--jp-layout-color1, white); border: 1px solid var(--jp-warn-color1, #a05a00); border-radius: 3px;
+  color: var(--jp-warn-color1, #a05a00); font-size: 0.9em; }
 .wb-form .wb-status pre { max-height: 24em; overflow: auto; font-size: 0.85em; background: var(--jp-layout-color2, #f5f5f5); padding: 6px; }
 </style>"""
 
@@ -113,6 +121,19 @@ def _free_name(folder: Path, base: str) -> str:
     while (folder / f"{stem}-{k + 1}").exists():
         k += 1
     return f"{stem}-{k + 1}"
+
+
+def _job_type_options(names: Sequence[str], current: JobType) -> list[tuple[str, str]]:
+    """(title, name) of each job type for the picker; the name where a job type cannot be loaded here."""
+    options = []
+    for n in names:
+        title = n
+        try:
+            title = (current if n == current.name else get_job_type(n)).title or n
+        except Exception:  # noqa: BLE001 - a broken plug-in still shows, by name; picking it says what is wrong
+            pass
+        options.append((title if title == n else f"{title} ({n})", n))
+    return options
 
 
 def _section(title: str) -> w.HTML:
@@ -201,6 +222,7 @@ class Form:
         self._cost_value: ScanCost | None = None
         self._name_auto = name is None
         self._checking: Any = None  # the arguments of the check in progress
+        self._last_table = ""  # the preview table of the last valid scan, shown dimmed while a field is invalid
 
         names = job_types()  # reads every package's entry points: once
         job_type, scan, bundle = self._resolve(what, names)
@@ -220,10 +242,11 @@ class Form:
         # -- widgets -----------------------------------------------------------
         self._style = w.HTML(_STYLE, layout=w.Layout(display="none"))
         self.job_type_picker = w.Dropdown(
-            options=names if job_type.name in names else [*names, job_type.name],
+            options=_job_type_options(names if job_type.name in names else [*names, job_type.name], job_type),
             value=job_type.name, description="Job type", style={"description_width": "initial"},
             layout=w.Layout(width="18em"),
         )
+        self._fit_picker()
         self.job_type_picker.add_class("wb-job-type")
         self.job_type_picker.observe(self._job_type_picked, names="value")
         self._title = w.HTML(layout=w.Layout(flex="1 1 auto", margin="0 0 0 1em"))
@@ -351,7 +374,8 @@ class Form:
                 settings_box,
                 self.check_result,
                 self._settings_message,
-                w.HBox([*self.buttons.values(), self.run_button, self.reason], layout=w.Layout(align_items="center", margin="8px 0 0 0")),
+                # Top-aligned: a reason growing to several lines must not move the buttons.
+                w.HBox([*self.buttons.values(), self.run_button, self.reason], layout=w.Layout(align_items="flex-start", margin="8px 0 0 0")),
                 self.status,
                 self.monitor_box,
             ],
@@ -434,7 +458,11 @@ class Form:
         if self._scan is None:
             return "The form does not describe a scan yet."
         if action in ("create", "create_and_run") and self.path.exists():
-            return f"{self.path} already exists: choose another bundle name."
+            free = _free_name(self.folder, self.name)
+            if self.bundle is not None and self.bundle.path.resolve() == self.path.resolve():
+                # Not a failure: this form made it.  Say so, and how to make the next one.
+                return f"Bundle {self.name} is created. For another scan, change the bundle name (e.g. to {free})."
+            return f"{self.path} already exists: choose another bundle name (e.g. {free})."
         return None
 
     # ------------------------------------------------------------------
@@ -461,7 +489,7 @@ class Form:
         self.bundle = bundle
         cost = scan.cost
         self._show_status(
-            f"Created {bundle.path}: {len(scan):,} job(s), about {cost.core_hours:.3g} core-hours. "
+            f"Created {bundle.path}: {len(scan):,} job(s), about {format_core_time(cost.core_seconds)}. "
             f"Run it with wb.run(wb.open_bundle({str(bundle.path)!r})), or use Create and run next time."
         )
         self._update_buttons()
@@ -660,7 +688,7 @@ class Form:
         A bundle also brings its run settings and folder; the bundle name becomes
         the next free one (``name-2``...), so the clone is created beside the original.
         """
-        job_type, scan, bundle = self._resolve(what, self.job_type_picker.options)
+        job_type, scan, bundle = self._resolve(what, self._picker_names())
         if scan is None:
             raise ScanError(f"{what!r} is a job type, not a scan or bundle; use workbench.form({what!r}) to start a new scan.")
         self._quiet += 1
@@ -729,6 +757,15 @@ class Form:
             return scan.job_type, scan, bundle
         raise TypeError(f"form() takes a job type, a bundle path or a Scan, not {type(what).__name__}.")
 
+    def _fit_picker(self) -> None:
+        """Make the job type picker as wide as its longest title (within bounds)."""
+        longest = max((len(o[0] if isinstance(o, tuple) else str(o)) for o in self.job_type_picker.options), default=10)
+        self.job_type_picker.layout.width = f"calc({min(max(longest, 12), 60)}ch + 7em)"
+
+    def _picker_names(self) -> list[str]:
+        """The job type names the picker offers (its options are (title, name) pairs, or names)."""
+        return [o[1] if isinstance(o, tuple) else o for o in self.job_type_picker.options]
+
     def _field(self, name: str) -> ParamField:
         try:
             return self.fields[name]
@@ -746,13 +783,16 @@ class Form:
         self._quiet += 1
         try:
             if self.job_type_picker.value != job_type.name:
-                if job_type.name not in self.job_type_picker.options:
-                    self.job_type_picker.options = [*self.job_type_picker.options, job_type.name]
+                if job_type.name not in self._picker_names():
+                    self.job_type_picker.options = [*self.job_type_picker.options, (job_type.title, job_type.name)]
+                    self._fit_picker()
                 self.job_type_picker.value = job_type.name
         finally:
             self._quiet -= 1
+        # The picker shows the title; the header says the rest.
+        name = f"<code>{html.escape(job_type.name)}</code>"
         desc = f" — {html.escape(job_type.description)}" if job_type.description else ""
-        self._title.value = f"<b>{html.escape(job_type.title)}</b>{desc}"
+        self._title.value = f"{name}{desc}"
         self._header_message.value = self._notice
 
     def _fill(self, scan: Scan) -> None:
@@ -968,7 +1008,7 @@ class Form:
             shape = " × ".join(f"{d.label} {len(d):,}" for d in scan.axes) or "a single point"
             lines.append(
                 f'<b class="wb-jobs">{len(scan):,} job{"s" if len(scan) != 1 else ""}</b> ({html.escape(shape)}) · '
-                f"about {cost.core_hours:.3g} core-hours{' (estimated from a sample)' if cost.estimated else ''} · "
+                f"about {format_core_time(cost.core_seconds)}{' (estimated from a sample)' if cost.estimated else ''} · "
                 f"per job up to {format_duration(cost.max_seconds, digits=2)}, {cost.max_memory_mb:.3g} MB memory, "
                 f"{cost.max_disk_mb:.3g} MB disk"
             )
@@ -982,12 +1022,26 @@ class Form:
             lines.append(_span("wb-error" if pr.level == "error" else "wb-warning", f"{'✖' if pr.level == 'error' else '⚠'} {pr.message}"))
         self.summary.value = "<br>".join(lines)
         if scan is not None:
-            self.table.value = points_table_html(scan, self.rows)
-        else:
+            self._last_table = points_table_html(scan, self.rows)
+            self.table.value = self._last_table
+            if self.plot is not None:
+                shown = self.plot.update(scan)
+                self.plot.widget.layout.display = "" if shown else "none"
+                self.plot.widget.remove_class("wb-stale")
+            return
+        # While a field is invalid (as on every keystroke of "1e12": "1e" is not a number), the last valid
+        # preview stays where it was, dimmed under a note: nothing below it moves.
+        if not self._last_table:
             self.table.value = '<div class="wb-note">The preview appears when every field is valid.</div>'
+            return
+        where = ", ".join(k for k in errors if k not in ("scan", "zip")) or "the scan"
+        note = f"The last valid preview: fix {where} to update it."
+        self.table.value = (
+            f'<div class="wb-stale-box"><div class="wb-stale-note">{html.escape(note)}</div>'
+            f'<div class="wb-stale">{self._last_table}</div></div>'
+        )
         if self.plot is not None:
-            shown = self.plot.update(scan)
-            self.plot.widget.layout.display = "" if shown else "none"
+            self.plot.widget.add_class("wb-stale")
 
     def _update_buttons(self) -> None:
         texts = []

@@ -9,14 +9,13 @@ axis) before forming the grid.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..scan import Scan
-from .canvas import Throttle, close_tree, make_figure, new_lock
+from .canvas import Throttle, close_tree, label_log_axes, make_figure, new_lock
 from .fields import format_value
 
 __all__ = ["points_table_html", "PointsPlot", "PLOT_SAMPLES", "REDRAW_SECONDS"]
@@ -58,12 +57,6 @@ def _sample(n: int, limit: int) -> np.ndarray:
     return np.unique(np.append(np.arange(0, n, step), n - 1))
 
 
-def _minor_log_label(v: float, pos: Any = None) -> str:
-    """Label the 2x and 5x minor ticks of a log axis, and no others."""
-    if v <= 0:
-        return ""
-    lead = round(v / 10 ** math.floor(math.log10(v)), 6)
-    return f"{v:g}" if lead in (2.0, 5.0) else ""
 
 
 def _numeric(values: Sequence[Any]) -> bool:
@@ -153,16 +146,11 @@ class PointsPlot:
             # Scales after the data: a log scale of an empty axis warns.
             self.ax.set_xscale("log" if xlog else "linear")
             self.ax.set_yscale("log" if ylog else "linear")
-            from matplotlib.ticker import FuncFormatter
-
-            for axis, log in ((self.ax.xaxis, xlog), (self.ax.yaxis, ylog)):
-                if log:  # plain numbers ("0.01", "0.02", "0.05"), not "10^-2" and "4 x 10^-1"
-                    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-                    axis.set_minor_formatter(FuncFormatter(_minor_log_label))
             if not yname:
                 self.ax.set_yticks([])
             self._layout = layout
         self.ax.autoscale_view()
+        label_log_axes(self.ax)
         if not yname:
             self.ax.set_ylim(-1, 1)
         self.ax.set_title(f"{len(scan):,} points" + (" (sampled)" if sampled else ""), fontsize=8)
