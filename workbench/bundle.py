@@ -24,6 +24,7 @@ import platform
 import shutil
 import socket
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -260,6 +261,8 @@ def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -
         "created": now.isoformat(timespec="seconds"),
         "versions": {"workbench": __version__, "python": platform.python_version(), "numpy": np.__version__},
         "host": socket.gethostname(),
+        # Tells this bundle from another made the same second (a remote copy is checked against it).
+        "uid": uuid.uuid4().hex,
     }
     files = {
         _names.PARAMETERS: render_parameters(scan),

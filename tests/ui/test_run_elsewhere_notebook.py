@@ -42,7 +42,7 @@ def test_the_run_elsewhere_notebook_runs_a_tdse_scan_on_the_ssh_host(
         return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
     assert "runs on wbdemo" in text("HOST = os.environ")
-    assert "<Scan tdse: 3 jobs" in text("set_source") and "no problems" in text("set_source")
+    assert "Scan of tdse: 3 jobs" in text("set_source") and "no problems" in text("set_source")
     assert "'host': 'wbdemo'" in text("set_source")
     check = text("f.check()")
     assert check.startswith("✔ wbdemo (") and f"Python {sys.version.split()[0]}" in check and "free in" in check

@@ -148,12 +148,15 @@ class LocalRun(RunHandle):
         self._record = record
         self.workers = workers
         self._thread: threading.Thread | None = None
+        self._before: set[int | None] = set()
         if target is not None:
             self._start(target)
 
     def _start(self, target: Callable[[threading.Event], RunReport]) -> None:
         self._stop = threading.Event()
         self._final, self.error, self._record = None, None, None
+        # The runs recorded before this one: its record is the first new one of this process.
+        self._before = {r.cluster for r in runs.all_runs(self.bundle) if r.target == "local"}
 
         def main() -> None:
             try:
@@ -167,9 +170,9 @@ class LocalRun(RunHandle):
     @property
     def record(self) -> runs.RunRecord | None:
         recs = [r for r in runs.all_runs(self.bundle) if r.target == "local"]
-        if self._thread is not None:  # this process's run: the latest it recorded
-            mine = [r for r in recs if r.pid == os.getpid()]
-            return mine[-1] if mine else None
+        if self._thread is not None:  # this process's run: the one it recorded since it started
+            mine = [r for r in recs if r.pid == os.getpid() and r.cluster not in self._before]
+            return mine[0] if mine else None
         if self._record is not None:  # the attached run, as it stands now
             same = [r for r in recs if r.cluster == self._record.cluster]
             self._record = same[-1] if same else self._record

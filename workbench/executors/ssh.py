@@ -257,8 +257,8 @@ def _remote_listing(conn: SSHConnection, remote: str) -> tuple[str, set[str], by
 
 
 def _identity(info: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What stays the same while a bundle grows: its job type and when it was made."""
-    return (info.get("job_type"), info.get("created"), info.get("host"))
+    """What stays the same while a bundle grows: its job type, when and where it was made, its uid."""
+    return (info.get("job_type"), info.get("created"), info.get("host"), info.get("uid"))
 
 
 #: The files that change when a bundle grows (:mod:`workbench.grow`): uploaded again when they differ.

@@ -1045,13 +1045,12 @@ class Form:
 
     def _update_buttons(self) -> None:
         texts = []
-        # The bundle made here "already exists": no problem to list; Run is offered for it instead.
-        own = self.bundle is not None and self.bundle.path.exists() and self.path.resolve() == self.bundle.path.resolve()
+        # For the bundle made here the reason says so (not a failure) and how to make the next one.
         for key, b in self.buttons.items():
             reason = self.disabled_reason(key)
             b.disabled = reason is not None
             b.tooltip = reason or ""
-            if reason and reason not in texts and not (own and key != "dry_run"):
+            if reason and reason not in texts:
                 texts.append(reason)
         made_here = self.bundle is not None and self.bundle.path.exists()
         reason = self.disabled_reason("run")
