@@ -619,6 +619,7 @@ class ScanState:
             raise ValueError(f"reader = {reader!r}; use 'fast' or 'htcondor2'.")
         self.bundle = bundle
         self.jobs: dict[str, JobRecord] = {j: JobRecord(j) for j in bundle.job_ids}
+        self._items_key = self._items_stat()  # jobs.txt as read: a bundle that grows (adaptive scans) is noticed
         self._procs: dict[tuple[int, int], str] = {}
         self._rank: dict[int, int] = {}  # pool cluster -> index of its submission
         self._n_submissions = 0  # entries of the submissions file applied so far
@@ -988,8 +989,29 @@ class ScanState:
         with _no_gc():
             return self._update(full, outputs)
 
+    def _items_stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.bundle.path / _names.ITEMS)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def _read_new_jobs(self, changed: set[str]) -> None:
+        """Jobs appended to the bundle since it was read (an adaptive scan grows): added, unsubmitted, at the end."""
+        key = self._items_stat()
+        if key == self._items_key:
+            return
+        self._items_key = key
+        for name in ("job_ids", "_index"):  # Bundle's cached reads of jobs.txt
+            self.bundle.__dict__.pop(name, None)
+        for jid in self.bundle.job_ids:
+            if jid not in self.jobs:
+                self.jobs[jid] = JobRecord(jid)
+                changed.add(jid)
+
     def _update(self, full: bool = False, outputs: bool = True) -> set[str]:
         changed: set[str] = set()
+        self._read_new_jobs(changed)
         if not self._started:
             self._started = True
             if self._use_cache and self._load_cache():

@@ -379,3 +379,26 @@ def test_model_of_a_real_run_matches_results(make_bundle: Any) -> None:
     assert p.fraction == 1.0 and p.counts["failed"] == 2
     log = m.job_log(m.problem_list()[0].job_id)
     assert "JOB_TERMINATED" in log and "Traceback" in log and "x = -1.0" in log
+
+
+def test_a_bundle_that_grows_grows_in_the_model_too(tmp_path) -> None:
+    """An adaptive scan appends jobs while it is watched: counts, columns and progress follow."""
+    import workbench as wb
+    from workbench.bundle import Bundle
+    from workbench.grow import append_points
+
+    b = wb.create(wb.scan("demo", drive_freq=[0.9, 1.0], periods=20), tmp_path / "b")
+    wb.run(b, progress=False, workers=1)
+    model = MonitorModel(Bundle(b.path))
+    model.refresh()
+    assert model.counts()["completed"] == 2 and model.total == 2
+    grown = Bundle(b.path)
+    added = append_points(grown, [{**grown.input(grown.job_ids[0])["params"], "drive_freq": f} for f in (1.1, 1.2)])
+    assert len(added.added) == 2 and added.count == 4
+    model.refresh()
+    assert model.total == 4 and model.counts()["unsubmitted"] == 2 and model.progress().done == 2
+    assert len(model.points) == 4 and model.column("amplitude").shape == (4,)
+    wb.run(grown, progress=False, workers=1)
+    model.refresh()
+    assert model.counts()["completed"] == 4 and model.progress().fraction == 1.0
+    assert np.isfinite(model.column("amplitude")).all()

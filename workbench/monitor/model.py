@@ -137,6 +137,7 @@ class Delta:
     seconds: float = 0.0  # how long it took
     sync_error: str = ""
     backlog: int = 0  # completed jobs whose results are still to be read
+    new_jobs: list[str] = field(default_factory=list)  # jobs the bundle gained (it grows in an adaptive scan)
 
 
 @dataclass(frozen=True)
@@ -400,6 +401,7 @@ class MonitorModel:
         self._lock = threading.Lock()
         self._loaded: set[str] = set()
         self._backlog: list[str] = []
+        self._seen_jobs = self.total  # jobs the arrays have room for (collect's side: see Delta.new_jobs)
         initial = [JobSnapshot.of(r) for r in self.state.jobs.values() if r.state != "unsubmitted"]
         self._initial = initial  # a shared, already updated state: show what it knows at the first apply
         self._backlog = [s.job_id for s in initial if s.state == "completed"]
@@ -495,6 +497,9 @@ class MonitorModel:
             full, self.full_next = self.full_next, False
             changed = self.state.update(full=full)
             jobs = self.state.jobs
+            if len(jobs) > self._seen_jobs:
+                delta.new_jobs = list(jobs)[self._seen_jobs :]  # appended at the end, in bundle order
+                self._seen_jobs = len(jobs)
             snaps = [JobSnapshot.of(jobs[j]) for j in changed if j in jobs]
             if self._initial:
                 known = {s.job_id for s in snaps}
@@ -540,6 +545,8 @@ class MonitorModel:
         new_outputs: list[str] = []
         finish_new: list[float] = []
         result_finish = {r.job_id: r.finished for r in delta.results}
+        if delta.new_jobs:
+            self._grow(delta.new_jobs)
 
         for s in delta.jobs:
             i = self._index.get(s.job_id)
@@ -602,6 +609,26 @@ class MonitorModel:
         self.refreshes += 1
         idx = np.unique(np.fromiter(touched, dtype=np.int64, count=len(touched))) if touched else np.empty(0, np.int64)
         return Change(idx, len(delta.results), problems_changed, tuple(new_outputs), delta.backlog)
+
+    def _grow(self, new_ids: list[str]) -> None:
+        """Room for jobs the bundle gained: their columns start empty and unsubmitted."""
+        new_ids = [j for j in new_ids if j not in self._index]
+        if not new_ids:
+            return
+        n = len(new_ids)
+        for jid in new_ids:
+            self._index[jid] = len(self.job_ids)
+            self.job_ids.append(jid)
+        self.total += n
+        self.status = np.concatenate([self.status, np.full(n, self._code("unsubmitted"), dtype=self.status.dtype)])
+        self.marks = np.concatenate([self.marks, np.zeros(n, dtype=self.marks.dtype)])
+        self.runtime = np.concatenate([self.runtime, np.full(n, np.nan)])
+        self._terminal = np.concatenate([self._terminal, np.zeros(n, dtype=bool)])
+        for k, col in self.outputs.items():
+            pad = np.full(n, np.nan) if col.dtype.kind == "f" else np.full(n, None, dtype=object)
+            self.outputs[k] = np.concatenate([col, pad])
+        self._counts[self._code("unsubmitted")] += n
+        self._points, self._grid = None, False  # read again when asked
 
     def _set_problem(self, i: int, s: JobSnapshot, stderr: str | None) -> bool:
         """Recompute the problem row and mark of one job; True if the table changed."""
