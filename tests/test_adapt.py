@@ -218,3 +218,29 @@ def test_an_adaptive_scan_grows_and_runs_on_an_ssh_host(sshd, tmp_path):
     assert np.mean(np.abs(x - 0.1) < 0.1) > 0.25  # a uniform grid puts 10 % of its points there
     with wb.attach(a.bundle) as run:
         assert run.target == "ssh" and run.done
+
+
+@pytest.mark.ssh
+def test_workbench_adapt_runs_its_rounds_on_an_ssh_host(sshd, tmp_path, monkeypatch, capsys):
+    import sys
+    from pathlib import Path
+
+    from workbench import registry
+    from workbench.cli import main
+
+    monkeypatch.setitem(registry._registered, J.lorentz.name, J.lorentz)
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    sshd.write_ssh_config(home / ".ssh" / "config", "wbadapt")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    tests = Path(__file__).parent
+    code = main(["adapt", "wbtest-lorentz", str(tmp_path / "peak"), "--set", "x=adaptive(-1, 1)", "--set", "width=0.05",
+                 "--goal", "0.01", "--max-jobs", "10", "--target", "ssh", "--host", "wbadapt",
+                 "--remote-dir", str(tmp_path / "remote"), "--python", sys.executable, "--env", f"PYTHONPATH={tests}",
+                 "--workers", "2", "--no-progress"])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "Stopped after" in out.out and "10 jobs" in out.out
+    assert len((tmp_path / "remote" / "peak" / "jobs.txt").read_text().splitlines()) == 10
+    assert (wb.results(tmp_path / "peak")["status"] == "completed").all()

@@ -596,6 +596,11 @@ def add_command(sub: Any) -> None:
     p.add_argument("--output", default=None, help="the scalar output to learn (default: the job type's first)")
     p.add_argument("--loss", choices=("curvature", "default"), default=None, help="the loss of one adaptive parameter")
     p.add_argument("--workers", type=int, default=None, help="jobs at once (default: as many as fit the cores)")
+    p.add_argument("--target", choices=("local", "ssh"), default=None, help="where the rounds run (default: this machine)")
+    p.add_argument("--host", default=None, help="--target ssh: the remote host (as in ~/.ssh/config)")
+    p.add_argument("--remote-dir", default=None, help="--target ssh: where bundles go on the host")
+    p.add_argument("--python", default=None, help="--target ssh: the remote Python that has workbench")
+    p.add_argument("--env", action="append", metavar="NAME=VALUE", help="--target ssh: an environment variable of the remote runs")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_adapt)
 
@@ -603,9 +608,14 @@ def add_command(sub: Any) -> None:
 def _cmd_adapt(args: Any) -> int:
     if len(args.where) > 2:
         raise ScanError(f"workbench adapt takes PATH or JOB_TYPE PATH, not {' '.join(args.where)}.")
-    options = {"workers": args.workers} if args.workers else {}
+    options: dict[str, Any] = {"workers": args.workers} if args.workers else {}
+    if args.target == "ssh":
+        from .cli import _target_options
+
+        given = _target_options(args, None, "ssh")
+        options.update({k: v for k, v in given.items() if v})
     common = {"goal": args.goal, "max_jobs": args.max_jobs, "core_hours": args.core_hours, "output": args.output, "loss": args.loss,
-              "progress": not args.no_progress, **options}
+              "progress": not args.no_progress, "target": args.target, **options}
     if len(args.where) == 2:
         from .cli import _build_scan
 
