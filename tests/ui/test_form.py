@@ -965,3 +965,28 @@ def test_log_axes_of_the_preview_label_decades_as_1e12_without_crowding(tmp_path
         assert "2e14" in labels and all("e+" not in t for t in labels), labels
     finally:
         f.close()
+
+
+def test_an_adaptive_scan_takes_its_goal_and_budget_from_the_scan_section(tmp_path: Path) -> None:
+    f = wb.form("demo", folder=tmp_path, plot=False)
+    try:
+        assert f.adapt_box.layout.display == "none" and not f.adaptive
+        f.fields["drive_freq"].mode.value = "adaptive"
+        f.fields["periods"].inputs["value"].value = "20"
+        assert f.adaptive and f.adapt_box.layout.display == ""
+        f.adapt_max_jobs.value = "abc"
+        assert f.buttons["create_and_run"].disabled
+        assert "max_jobs = 'abc': give a whole number of jobs" in (f.disabled_reason("create_and_run") or "")
+        f.adapt_goal.value, f.adapt_max_jobs.value = "0.001", "12"  # a goal 12 jobs cannot reach: said before writing
+        assert "Give max_jobs >= 41" in (f.disabled_reason("create_and_run") or "") and not f.path.exists()
+        f.adapt_goal.value = "0.01"
+        assert not f.buttons["create_and_run"].disabled
+        handle = f.create_and_run()
+        report = handle.wait()
+        assert report is not None and report.reason == "max_jobs" and report.jobs == 12
+        assert f.adapt_handle is handle and "adaptive scan" in f.status.value
+        assert f.monitor is not None
+        f.monitor.refresh()
+        assert f.monitor.progress.summary().startswith("12 of 12 done")  # the monitor followed the growth
+    finally:
+        f.close()

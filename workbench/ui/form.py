@@ -255,6 +255,17 @@ class Form:
         self._fields_box = w.VBox()
         self.summary = w.HTML()
         self.summary.add_class("wb-summary")
+        # An adaptive scan (a parameter's source is "adaptive"): where it stops. Shown only then.
+        self.adapt_goal = w.Text(value="0.01", description="loss goal", layout=w.Layout(width="200px"),
+                                 style={"description_width": "70px"})  # fmt: skip
+        self.adapt_max_jobs = w.Text(value="200", description="max jobs", layout=w.Layout(width="200px"),
+                                     style={"description_width": "70px"})  # fmt: skip
+        self.adapt_message = w.HTML()
+        self.adapt_box = w.HBox([self.adapt_goal, self.adapt_max_jobs, self.adapt_message], layout=w.Layout(display="none"))
+        for wdg in (self.adapt_goal, self.adapt_max_jobs):
+            wdg.observe(lambda _: self._update_buttons(), names="value")
+        #: The adaptive loop Create and run started (see :func:`workbench.adapt`), if the scan is adaptive.
+        self.adapt_handle: Any = None
         self.table = w.HTML(layout=w.Layout(flex="1 1 auto", overflow="auto"))
         self.table.add_class("wb-preview-table")
         self.plot = PointsPlot() if plot else None
@@ -369,6 +380,7 @@ class Form:
                 self._fields_box,
                 _section("Scan"),
                 self.summary,
+                self.adapt_box,
                 self._preview_box,
                 _section("Run settings"),
                 settings_box,
@@ -463,6 +475,11 @@ class Form:
                 # Not a failure: this form made it.  Say so, and how to make the next one.
                 return f"Bundle {self.name} is created. For another scan, change the bundle name (e.g. to {free})."
             return f"{self.path} already exists: choose another bundle name (e.g. {free})."
+        if action in ("create_and_run", "run") and self.adaptive:
+            try:
+                self.adapt_settings()
+            except ScanError as e:
+                return str(e)
         return None
 
     # ------------------------------------------------------------------
@@ -525,6 +542,42 @@ class Form:
         if reason is not None or self.bundle is None:
             raise ScanError(reason or "Create the bundle first.")
         return self._start(self.bundle, wait=wait, created=False)
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the scan has adaptive parameters: Create and run then runs :func:`workbench.adapt`."""
+        from ..learners import adaptive_names
+
+        return self._scan is not None and bool(adaptive_names(self._scan))
+
+    def adapt_settings(self) -> dict[str, Any]:
+        """``goal`` and ``max_jobs`` of an adaptive scan, from the scan section.
+
+        Raises
+        ------
+        ScanError
+            A value that is not a positive number, naming it and the fix.
+        """
+        out: dict[str, Any] = {}
+        for key, wdg, kind in (("goal", self.adapt_goal, float), ("max_jobs", self.adapt_max_jobs, int)):
+            text = wdg.value.strip()
+            if not text:
+                continue
+            try:
+                value = kind(float(text)) if kind is int else float(text)
+            except ValueError:
+                value = None
+            if value is None or not value > 0 or (kind is int and float(text) != int(float(text))):
+                what = "a whole number of jobs, e.g. 200" if kind is int else "a positive number, e.g. 0.01"
+                raise ScanError(f"{key} = {text!r}: give {what}, or leave it empty.")
+            out[key] = value
+        if self._scan is not None and self.adaptive:
+            from ..learners import AdaptiveScan, adaptive_names, check_goal
+
+            learners = AdaptiveScan(self._scan)  # a goal the budget cannot reach is refused before anything is written
+            check_goal(out.get("goal"), out.get("max_jobs"), len(adaptive_names(self._scan)), len(learners.learners),
+                       "curvature")  # fmt: skip
+        return out
 
     @property
     def run_options(self) -> dict[str, Any]:
@@ -631,6 +684,8 @@ class Form:
         settings = self._settings
         assert settings is not None
         where = self._where(settings)
+        if self.adaptive:
+            return self._start_adaptive(bundle, where, wait=wait)
         self._show_status(f"Starting {bundle.count:,} job(s) of {bundle.path} on {where}…")
         try:
             result = executors.run(bundle, target=settings.target, wait=wait, progress=False, **self.run_options)
@@ -655,6 +710,28 @@ class Form:
                           "does too. Change the scan to make another bundle; Run runs this one's unfinished jobs again."),
             raw=True,
         )  # fmt: skip
+        return handle
+
+    def _start_adaptive(self, bundle: Bundle, where: str, *, wait: bool) -> Any:
+        """:func:`workbench.adapt` with the scan section's goal and budget; the monitor below shows its panel."""
+        from ..adapting import adapt
+
+        settings = self._settings
+        assert settings is not None
+        try:
+            handle = adapt(bundle.path, target=settings.target, progress=False, **self.adapt_settings(), **self.run_options)
+        finally:
+            self._update_buttons()
+        self.adapt_handle = handle
+        self._show_monitor(bundle, None)
+        self._show_status(
+            _span("wb-ok", f"✔ Started the adaptive scan {bundle.path} on {where}.")
+            + html.escape(" The monitor below shows the loss falling and where the points go; "
+                          f"stop it with form.adapt_handle.stop(), resume with wb.adapt({str(bundle.path)!r})."),
+            raw=True,
+        )  # fmt: skip
+        if wait:
+            return handle.wait()
         return handle
 
     def _host_names(self) -> list[str]:
@@ -942,6 +1019,7 @@ class Form:
         self._errors = errors
         if scan_changed:
             self._show_scan(scan, scan_errors, problems)
+            self.adapt_box.layout.display = "" if self.adaptive else "none"
         self._update_buttons()
         self.last_update_seconds = time.perf_counter() - t0
 
