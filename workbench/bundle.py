@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import tempfile
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _names, _safepickle
+from ._bounded import read_bounded
 from .errors import BundleError, BundleExistsError, BundleFormatError, JobTypeError
 from .scan import Scan, canonical_json, point_id
 from .settings import RunSettings
@@ -389,6 +391,12 @@ def create(
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
+#: ``jobs.txt`` holds about 20 bytes a job; far more than 10^7 jobs' worth is not one.
+_MAX_ITEMS_BYTES = 1 << 30
+_ITEMS_TEXT = re.compile(r"(?:[0-9]+ [0-9a-f]{16}\n)*")
+_ITEM_INDEX = re.compile(r"^([0-9]+) ", re.M)
+_ITEM_ID = re.compile(r" ([0-9a-f]{16})$", re.M)
+
 class Bundle:
     """A job bundle on disk.  Cheap to make: files are read when first needed."""
 
@@ -437,26 +445,65 @@ class Bundle:
 
     @cached_property
     def scan(self) -> Scan:
-        """The scan this bundle was made from (needs the job type to be registered or importable)."""
-        from .jobtype import JobType, resolve_ref
-        from .registry import get_job_type
+        """The scan this bundle was made from (needs its job type to be known here: see below).
 
+        The job type is found by name in the registry (registered, made in
+        this process, built in or installed); the import path the bundle
+        recorded (``job_type_ref``) is never imported, since a bundle must not
+        choose the code that runs.
+        """
+        from .registry import JOB_TYPES_VARIABLE, get_job_type
+
+        name = self.info.get("job_type")
         try:
-            jt = get_job_type(self.info["job_type"])
-        except JobTypeError:
+            jt = get_job_type(name)
+        except JobTypeError as e:
             ref = self.info.get("job_type_ref")
-            if not ref:
-                raise
-            jt = resolve_ref(ref)
-            if not isinstance(jt, JobType):
-                raise JobTypeError(f"{ref!r} (recorded in {self.path / _names.INFO}) is not a JobType.") from None
-        return Scan.from_dict(self.info["scan"], job_type=jt)
+            hint = (
+                f" The bundle says it is {str(ref)[:100]!r}: if you trust that module, import it (or name it in "
+                f"${JOB_TYPES_VARIABLE}) and open the bundle again."
+                if isinstance(ref, str) and ref
+                else ""
+            )
+            raise JobTypeError(f"{e}{hint}") from None
+        scan = self.info.get("scan")
+        if not isinstance(scan, dict):
+            raise BundleFormatError(f"{self.path / _names.INFO} has no scan definition; the bundle is damaged.")
+        return Scan.from_dict(scan, job_type=jt)
 
     @cached_property
     def job_ids(self) -> list[str]:
-        """Job ids in index order."""
-        with open(self.path / _names.ITEMS, encoding="utf-8") as f:
-            return [line.split()[1] for line in f if line.strip()]
+        """Job ids in index order, from ``jobs.txt``: one ``<index> <job id>`` a line, each id of the form job
+        ids have and used once (:class:`~workbench.errors.BundleError` naming the line otherwise)."""
+        path = self.path / _names.ITEMS
+        try:
+            text = read_bounded(path, _MAX_ITEMS_BYTES).decode("utf-8")
+        except FileNotFoundError:
+            raise BundleError(f"{self.path} has no {_names.ITEMS}; the bundle is damaged. Re-create it from its scan.") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise BundleError(f"Cannot read {path} ({e}); the bundle is damaged. Re-create it from its scan.") from None
+        if _ITEMS_TEXT.fullmatch(text):  # as written: checked in bulk (10^6 lines in a few tens of ms)
+            indices = _ITEM_INDEX.findall(text)
+            ids = _ITEM_ID.findall(text)
+            if indices == list(map(str, range(len(indices)))) and len(set(ids)) == len(ids):
+                return ids
+        ids = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            fields = line.split()
+            if len(fields) != 2 or fields[0] != str(len(ids)) or not _names.is_job_id(fields[1]):
+                shown = line if len(line) <= 60 else line[:57] + "..."
+                raise BundleError(
+                    f"{path}, line {n}: {shown!r} is not '<index> <job id>' (index {len(ids)}, a job id of "
+                    f"{_names.JOB_ID_LENGTH} hex digits); the bundle is damaged or was edited. Re-create it from its scan."
+                )
+            ids.append(fields[1])
+        if len(set(ids)) != len(ids):
+            seen: set[str] = set()
+            dupe = next(j for j in ids if j in seen or seen.add(j))  # type: ignore[func-returns-value]
+            raise BundleError(f"{path} lists job {dupe} more than once; the bundle was edited. Re-create it from its scan.")
+        return ids
 
     def index_of(self, job_id: str) -> int:
         return self._index[job_id]
@@ -477,27 +524,34 @@ class Bundle:
             return pd.read_csv(path, dtype={"job_id": str})
 
     def input(self, job_id: str) -> dict[str, Any]:
-        with open(self.input_path(job_id), encoding="utf-8") as f:
-            return json.load(f)
+        """The job's input; :class:`~workbench.errors.BundleError` if it is damaged or not this job's."""
+        path = self.input_path(job_id)
+        try:
+            value = json.loads(read_bounded(path, 16 << 20))
+        except (OSError, ValueError, RecursionError) as e:
+            raise BundleError(f"Cannot read the input of job {job_id} ({path}): {str(e)[:200]}.") from None
+        if not isinstance(value, dict) or value.get("job_id") != job_id:
+            raise BundleError(f"{path} is not the input of job {job_id}; the bundle was edited. Re-create it.")
+        return value
 
-    # -- paths ------------------------------------------------------------
+    # -- paths (each checks the id: a path made from a job id never leaves the bundle) --------------
     def input_path(self, job_id: str) -> Path:
-        return self.path / _names.input_relpath(job_id, self.info["format"])
+        return self.path / _names.input_relpath(_names.check_job_id(job_id), self.info["format"])
 
     def result_path(self, job_id: str) -> Path:
-        return self.path / _names.OUTPUTS / _names.result_name(job_id)
+        return self.path / _names.OUTPUTS / _names.result_name(_names.check_job_id(job_id))
 
     def arrays_path(self, job_id: str) -> Path:
-        return self.path / _names.OUTPUTS / _names.arrays_name(job_id)
+        return self.path / _names.OUTPUTS / _names.arrays_name(_names.check_job_id(job_id))
 
     def stdout_path(self, job_id: str) -> Path:
-        return self.path / _names.LOGS / _names.stdout_name(job_id)
+        return self.path / _names.LOGS / _names.stdout_name(_names.check_job_id(job_id))
 
     def stderr_path(self, job_id: str) -> Path:
-        return self.path / _names.LOGS / _names.stderr_name(job_id)
+        return self.path / _names.LOGS / _names.stderr_name(_names.check_job_id(job_id))
 
     def checkpoint_path(self, job_id: str) -> Path:
-        return self.path / _names.CHECKPOINTS / _names.checkpoint_name(job_id)
+        return self.path / _names.CHECKPOINTS / _names.checkpoint_name(_names.check_job_id(job_id))
 
     @property
     def log_path(self) -> Path:

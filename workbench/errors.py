@@ -18,6 +18,7 @@ __all__ = [
     "BundleExistsError",
     "BundleFormatError",
     "JobError",
+    "JobIdError",
     "ExecutorError",
     "TransportError",
     "HostKeyError",
@@ -75,6 +76,11 @@ class BundleFormatError(BundleError):
 
 class JobError(WorkbenchError, RuntimeError):
     """A job failed while running."""
+
+
+class JobIdError(WorkbenchError, ValueError):
+    """A job id read from a bundle (``jobs.txt``, an input, a selection) is not of the form job ids have,
+    is repeated, or disagrees with the file it came from: it could name a path outside the bundle."""
 
 
 class ExecutorError(WorkbenchError, RuntimeError):

@@ -22,7 +22,7 @@ from .._format import describe_signal
 from .._jsonfile import locked_json, read_json, utc_now
 from ..errors import ExecutorError
 from ..eventlog import EventWriter
-from ..job import JobOutcome, run_job
+from ..job import JobOutcome, Runner, run_job
 from .base import CtrlC, Executor, RunReport, Selection, select_jobs
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def _work(
     proc: int,
     cluster: int,
     checkpoint_seconds: float,
-    run_function: Any,
+    runner: Runner,
 ) -> JobOutcome:
     # What the parent reads if this process dies.
     _running_since[proc] = time.time()
@@ -183,7 +183,7 @@ def _work(
         checkpoint_dir=root / _names.CHECKPOINTS,
         checkpoint_seconds=checkpoint_seconds,
         stderr_path=root / _names.LOGS / _names.stderr_name(job_id),
-        run_function=run_function,
+        runner=runner,
     )
     writer.terminated(proc, outcome.exit_code, outcome.seconds)
     return outcome
@@ -276,6 +276,7 @@ class LocalExecutor(Executor):
 
     def _run_pool(self, bundle: Bundle, job_ids: list[str], stop: threading.Event, ctrl_c: CtrlC) -> RunReport:
         t0 = time.perf_counter()
+        runner = _job_runner(bundle)  # before anything is recorded: an unknown job type runs nothing
         cluster = _begin_run(bundle)
         report = RunReport(cluster=cluster, submitted=len(job_ids))
         writer = EventWriter(bundle.log_path, cluster)
@@ -289,7 +290,7 @@ class LocalExecutor(Executor):
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=len(job_ids), desc=bundle.name, unit="job")
-            pool_run = _PoolRun(self.workers, bundle, job_ids, procs, writer, report, bar, _notebook_run_function(bundle))
+            pool_run = _PoolRun(self.workers, bundle, job_ids, procs, writer, report, bar, runner)
             pool_run.run(stop, ctrl_c)
         finally:
             if bar is not None:
@@ -318,11 +319,11 @@ class _PoolRun:
         writer: EventWriter,
         report: RunReport,
         bar: Any,
-        run_function: Any,
+        runner: Runner,
     ) -> None:
         self.workers = min(workers, len(job_ids))
         self.bundle, self.procs, self.writer, self.report, self.bar = bundle, procs, writer, report, bar
-        self.run_function = run_function
+        self.runner = runner
         self.todo = deque(job_ids)
         self.job_ids = job_ids
         self.ended: set[str] = set()
@@ -415,7 +416,7 @@ class _PoolRun:
         while self.todo and len(pending) < 4 * self.workers:
             jid = self.todo[0]
             inp = str(self.bundle.input_path(jid))
-            fut = pool.submit(_work, root, jid, inp, self.procs[jid], self.writer.cluster, ckpt, self.run_function)
+            fut = pool.submit(_work, root, jid, inp, self.procs[jid], self.writer.cluster, ckpt, self.runner)
             pending[fut] = self.todo.popleft()  # only once submitted: a broken pool refuses the submit
 
     def _count(self, jid: str, outcome: JobOutcome) -> None:
@@ -487,12 +488,10 @@ class _PoolRun:
         self.writer.aborted(left, f"removed by workbench: the run was {why}")
 
 
-def _notebook_run_function(bundle: Bundle) -> Any:
-    """The run function of a job type registered in this process but not importable by name."""
-    from ..registry import _registered
-
-    jt = _registered.get(bundle.info["job_type"])
-    return jt.run if jt is not None else None
+def _job_runner(bundle: Bundle) -> Runner:
+    """The code of the bundle's job type, found by its name here (registered, made in this process, built in
+    or installed) and handed to the workers: the bundle names its job type, it never chooses the code."""
+    return Runner.named(bundle.info.get("job_type"))
 
 
 def run(
