@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 from .errors import JobTypeError
 from .jobtype import JobType, _declared, resolve_ref
 
-__all__ = ["get_job_type", "job_types", "register", "ENTRY_POINT_GROUP", "JOB_TYPES_VARIABLE"]
+__all__ = ["get_job_type", "job_types", "register", "exported_env", "ENTRY_POINT_GROUP", "JOB_TYPES_VARIABLE"]
 
 #: Other packages add job types with an entry point in this group, e.g. in
 #: their pyproject.toml: ``[project.entry-points."workbench.job_types"]
@@ -111,6 +111,19 @@ def get_job_type(name: str | JobType) -> JobType:
     if not isinstance(obj, JobType):
         raise JobTypeError(f"{refs[name]!r} (job type {name!r}) is a {type(obj).__name__}, not a JobType.")
     return obj
+
+
+def exported_env(name: object) -> dict[str, str]:
+    """The environment that lets a process elsewhere (an SSH run's) find the job type ``name`` as it is found
+    here: ``{WORKBENCH_JOB_TYPES: module:attribute}`` of the JobType this process finds by that name, when it
+    is neither built in nor unimportable. What the job type is, is decided here, by the user, not by a bundle."""
+    if not isinstance(name, str) or name in _BUILTIN:
+        return {}
+    try:
+        ref = get_job_type(name).object_ref
+    except JobTypeError:
+        return {}
+    return {JOB_TYPES_VARIABLE: ref} if ref else {}
 
 
 def job_types() -> list[str]:

@@ -1,0 +1,26 @@
+"""What the security tests share: crafted bundles, a way to run the command line as a user does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from wbtest_security import CLI
+
+TESTS = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> CLI:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(TESTS)])}
+    (tmp_path / "site").mkdir(exist_ok=True)
+    return CLI(tmp_path, env)
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the bundle that nothing read from a bundle may write into."""
+    d = tmp_path / "outside"
+    d.mkdir()
+    return d
