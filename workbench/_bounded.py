@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import stat
+from typing import BinaryIO
 
-__all__ = ["read_bounded", "TooLarge", "NotRegular"]
+__all__ = ["read_bounded", "open_regular", "TooLarge", "NotRegular"]
 
 
 class TooLarge(OSError):
@@ -53,3 +54,16 @@ def read_bounded(path: str | os.PathLike[str], max_bytes: int) -> bytes:
         return data
     finally:
         os.close(fd)
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """``open(path, "rb")`` that never blocks on a FIFO and refuses anything but a regular file (:class:`NotRegular`)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegular(f"{os.fspath(path)} is not a regular file (a FIFO, device, socket or folder)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

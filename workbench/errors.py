@@ -23,6 +23,7 @@ __all__ = [
     "TransportError",
     "HostKeyError",
     "OutputError",
+    "EventLogError",
     "SubmitError",
 ]
 
@@ -97,6 +98,10 @@ class HostKeyError(TransportError):
 
 class OutputError(WorkbenchError, ValueError):
     """A job output file is corrupt, truncated or holds something unsafe."""
+
+
+class EventLogError(OutputError):
+    """A stretch of an event log is damaged: it is skipped, and where it is is noted."""
 
 
 class SubmitError(WorkbenchError, RuntimeError):

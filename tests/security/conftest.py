@@ -24,3 +24,18 @@ def outside(tmp_path: Path) -> Path:
     d = tmp_path / "outside"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def done(tmp_path: Path):
+    """A bundle of three jobs, run: its outputs and event log are there to be damaged."""
+    import wbtest_jobs
+
+    from workbench.bundle import create
+    from workbench.executors.local import run
+    from workbench.scan import scan
+
+    b = create(scan(wbtest_jobs.counting, x=[1, 2, 3]), tmp_path / "b")
+    report = run(b, workers=1, progress=False)
+    assert report.completed == 3
+    return b
