@@ -579,7 +579,7 @@ class _ChannelStream:
 
 
 
-class _TarDamage(Exception):
+class _TarDamage(TransportError):
     """The remote's tar output is not a tar stream (a bad header, a bad pax record, a lying size)."""
 
 
