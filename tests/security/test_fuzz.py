@@ -41,6 +41,15 @@ REAL_RECORD = json.dumps({
 }).encode()  # fmt: skip
 
 
+def _detail_digits(data: bytearray) -> list[int]:
+    out, start = [], 0
+    for line in bytes(data).split(b"\n"):
+        if line.startswith(b"\t"):
+            out += [start + k for k, b in enumerate(line) if 48 <= b <= 57]
+        start += len(line) + 1
+    return out
+
+
 @st.composite
 def mutated(draw, data: bytes, alphabet: bytes = b"0123456789x-.() \n\t\0\xff:") -> bytes:
     """``data`` with a few bytes replaced, inserted or deleted (what a damaged copy looks like)."""
@@ -48,10 +57,12 @@ def mutated(draw, data: bytes, alphabet: bytes = b"0123456789x-.() \n\t\0\xff:")
     for _ in range(draw(st.integers(1, 8))):
         if not out:
             break
-        i = draw(st.integers(0, len(out) - 1))
-        kind = draw(st.sampled_from(["set", "insert", "delete", "cut"]))
-        byte = draw(st.sampled_from(list(alphabet)))
-        if kind == "set":
+        kind = draw(st.sampled_from(["set", "insert", "delete", "cut", "number"]))
+        # "number": damage a number of an event's details (a line starting with a tab), where parsers convert text.
+        digits = _detail_digits(out) if kind == "number" else []
+        i = draw(st.sampled_from(digits)) if digits else draw(st.integers(0, len(out) - 1))
+        byte = draw(st.sampled_from(list(b"x-. )" if kind == "number" else alphabet)))
+        if kind in ("set", "number"):
             out[i] = byte
         elif kind == "insert":
             out.insert(i, byte)
@@ -91,8 +102,15 @@ def test_the_event_log_parsers_take_any_bytes(log, tail):
 @given(data=st.data())
 def test_the_state_of_a_bundle_with_a_damaged_log_is_read(done, data):
     original = done.path / "scan.log.orig"
-    if not original.exists():
-        original.write_bytes(done.log_path.read_bytes())
+    if not original.exists():  # the run's events, and the details a pool adds: memory, exit, hold codes
+        extra = "".join(
+            f"006 (001.00{p}.000) 2026-12-03 20:27:32 Image size of job updated: 2048\n\t12  -  MemoryUsage of job (MB)\n"
+            f"\t11000  -  ResidentSetSize of job (KB)\n...\n"
+            f"012 (001.00{p}.000) 2026-12-03 20:27:33 Job was held.\n\tNot enough memory\n\tCode 34 Subcode 0\n...\n"
+            f"005 (001.00{p}.000) 2026-12-03 20:27:34 Job terminated.\n\t(1) Normal termination (return value 0)\n...\n"
+            for p in range(3)
+        )
+        original.write_bytes(done.log_path.read_bytes() + extra.encode())
     done.log_path.write_bytes(data.draw(mutated(original.read_bytes())))
     st_ = ScanState(done, cache=False)
     st_.update()
@@ -109,6 +127,13 @@ def test_the_result_record_parser_is_total(data):
     except WorkbenchError:
         return
     assert isinstance(rec["scalars"], dict)
+    assert_storable(rec)
+
+
+def assert_storable(rec: dict) -> None:
+    """What the results cache needs of a record it accepts: a column name per output, not too many."""
+    assert len(rec["scalars"]) <= 1_000
+    assert all(type(k) is str and k.isidentifier() for k in rec["scalars"])
 
 
 json_values = st.recursive(
@@ -123,9 +148,10 @@ json_values = st.recursive(
 def test_result_records_of_any_json_shape_are_a_value_or_a_clear_error(scalars, extra):
     data = json.dumps({"format": 1, "job_id": JOB_ID, **extra, "scalars": scalars}).encode()
     try:
-        parse_record(data, JOB_ID, "r.result.json")
+        rec = parse_record(data, JOB_ID, "r.result.json")
     except WorkbenchError:
-        pass
+        return
+    assert_storable(rec)
 
 
 # -- the tar reader and the listing parser of sync ---------------------------------
