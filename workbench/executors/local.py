@@ -150,8 +150,34 @@ def _limit_threads(threads: int) -> None:
     threadpool_limits(limits=threads)  # libraries already loaded (numpy's BLAS); it lasts until restored
 
 
-def _worker_init(pids: Any, since: Any, crash_dir: str, threads: int) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker when ``parent`` (the run's process) dies, even by ``kill -9``.
+
+    Orphaned workers would go on taking queued jobs while a new run runs
+    the same ones. On Linux the kernel sends SIGKILL (``PR_SET_PDEATHSIG``)
+    when the thread that forked this process ends: the thread that runs the
+    pool, which outlives it. Elsewhere a watchdog thread looks every second.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG = 1
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="workbench-parent-watchdog", daemon=True).start()
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+
+def _worker_init(pids: Any, since: Any, crash_dir: str, threads: int, parent: int) -> None:
     global _running_pid, _running_since, _crash_file
+    _die_with(parent)
     # Ctrl-C goes to the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _running_pid, _running_since = pids, since
@@ -374,7 +400,8 @@ class _PoolRun:
             max_workers=self.workers,
             mp_context=self.ctx,
             initializer=_worker_init,
-            initargs=(self.pids, self.since, str(self.bundle.path / _names.LOGS), self.bundle.settings.request_cpus),
+            initargs=(self.pids, self.since, str(self.bundle.path / _names.LOGS), self.bundle.settings.request_cpus,
+                      os.getpid()),  # fmt: skip
         ) as pool:
             workers = pool._processes  # noqa: SLF001 - pid -> process; shutdown() drops the pool's reference
             try:
