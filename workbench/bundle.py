@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _names, _safepickle
 from ._bounded import read_bounded
-from .errors import BundleError, BundleExistsError, BundleFormatError, JobTypeError
+from .errors import BundleError, BundleExistsError, BundleFormatError, JobTypeError, ScanError
 from .scan import Scan, canonical_json, point_id
 from .settings import RunSettings
 from .sources import NumericValues, spacing
@@ -61,28 +61,50 @@ class BundlePlan:
     files: dict[str, str]  # relative path -> text, for the small files
     job_ids: list[str]
     inputs: list[str] = field(repr=False)  # JSON text per job, aligned with job_ids
+    #: Jobs of the whole bundle: more than ``job_ids`` for a preview (:func:`plan_bundle` with ``head``),
+    #: which renders only the first jobs and scales the sizes of the per-job files from them.
+    count: int | None = None
+
+    @property
+    def is_preview(self) -> bool:
+        return self.count is not None and self.count != len(self.job_ids)
+
+    def _size(self, rel: str, text: str) -> int:
+        size = len(text.encode())
+        if self.is_preview and rel in _PER_JOB_FILES:
+            return round(size * (self.count or 0) / max(1, len(self.job_ids)))
+        return size
 
     def summary(self, *, specs: int = 5) -> str:
         """What would be written, for ``--dry`` runs and the form's preview."""
-        total = sum(len(t.encode()) for t in self.files.values()) + sum(len(t) for t in self.inputs)
+        n = self.count if self.count is not None else len(self.job_ids)
+        inputs = sum(len(t) for t in self.inputs) * n / max(1, len(self.inputs))
+        total = sum(self._size(p, t) for p, t in self.files.items()) + inputs
         out = [
-            f"Bundle {self.name!r}: {len(self.job_ids):,} job(s) of type {self.info['job_type']!r}, "
-            f"about {total / 1e6:.2f} MB in {len(self.files) + len(self.inputs) + 1:,} files.",
+            f"Bundle {self.name!r}: {n:,} job(s) of type {self.info['job_type']!r}, "
+            f"about {total / 1e6:.2f} MB in {len(self.files) + n + 1:,} files.",
             "",
             "Files:",
             f"  {_names.INFO}",
-            f"  {_names.INPUTS}/  ({len(self.inputs):,} files, e.g. {_names.input_relpath(self.job_ids[0])})",
+            f"  {_names.INPUTS}/  ({n:,} files, e.g. {_names.input_relpath(self.job_ids[0])})",
             f"  {_names.LOGS}/",
             f"  {_names.OUTPUTS}/",
         ]
-        out += [f"  {p}  ({len(t.encode()):,} bytes)" for p, t in sorted(self.files.items())]
+        about = "about " if self.is_preview else ""
+        out += [
+            f"  {p}  ({about if p in _PER_JOB_FILES else ''}{self._size(p, t):,} bytes)" for p, t in sorted(self.files.items())
+        ]
         out += ["", f"{_names.SUBMIT}:", *("  " + ln for ln in self.files[_names.SUBMIT].splitlines())]
         lines = self.files[_names.SPECIFICATIONS].splitlines()
         first_job = next((i for i, ln in enumerate(lines) if ln.startswith("job ")), len(lines))
         out += ["", f"{_names.SPECIFICATIONS} (first {specs}):", *("  " + ln for ln in lines[: first_job + specs])]
-        if len(self.job_ids) > specs:
-            out.append(f"  ... {len(self.job_ids) - specs:,} more")
+        if n > specs:
+            out.append(f"  ... {n - specs:,} more")
         return "\n".join(out)
+
+
+#: The files with a line per job, whose size a preview scales from its first jobs.
+_PER_JOB_FILES = frozenset((_names.SPECIFICATIONS, _names.ITEMS, _names.POINTS))
 
 
 def _fmt_value(v: Any) -> str:
@@ -200,12 +222,81 @@ def _rendered_points(scan: Scan, varying: list[str]) -> Iterator[tuple[str, str,
             yield "{" + ",".join(buf[:nj]) + "}", ", ".join(buf[nj : nj + ns]), ",".join(buf[nj + ns :])
 
 
-def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -> BundlePlan:
+def _head_points(scan: Scan, varying: list[str], k: int) -> Iterator[tuple[str, str, str]]:
+    """What :func:`_rendered_points` yields for the first ``k`` points only, at a cost that does not grow
+    with the scan (no whole column is encoded)."""
+    names = list(scan.job_type.param_names)
+    dims = scan.dimensions
+    sizes = [len(d) for d in dims]
+    for index in range(min(k, len(scan))):
+        steps, rest = [], index
+        for size in reversed(sizes):  # the last dimension varies fastest
+            steps.append(rest % size)
+            rest //= size
+        point = scan._point_from_steps([d.values[i] for d, i in zip(dims, reversed(steps))])  # noqa: SLF001
+        yield (
+            canonical_json(point),
+            ", ".join(f"{n} = {_fmt_value(point[n])}" for n in varying),
+            _csv_line([point[n] for n in names])[:-1],
+        )
+
+
+#: Bytes of memory a bundle takes to render, per job, besides its texts (the Python objects of five lists).
+_PER_JOB_MEMORY = 600
+
+
+def _available_memory() -> int | None:
+    """Memory this process can still get: the machine's ``MemAvailable``, or less under a container's
+    (cgroup v2) limit; None where neither is known."""
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            found += [int(ln.split()[1]) * 1024 for ln in f if ln.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f, open("/sys/fs/cgroup/memory.current", encoding="ascii") as g:
+            limit = f.read().strip()
+            if limit.isdigit():
+                found.append(int(limit) - int(g.read().strip()))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def _check_fits(scan: Scan, name: str, settings: RunSettings | None) -> None:
+    """Refuse a scan whose rendering would not fit in this machine's memory, before any of it is made."""
+    n = len(scan)
+    if n <= 100_000:
+        return
+    head = plan_bundle(scan, name=name, settings=settings, head=64)
+    per_job = _PER_JOB_MEMORY + 2 * sum(len(t) for t in head.inputs) / max(1, len(head.inputs)) + 2 * sum(
+        len(head.files[p]) for p in _PER_JOB_FILES
+    ) / max(1, len(head.job_ids))
+    need, have = n * per_job, _available_memory()
+    if have is not None and need > have:
+        raise ScanError(
+            f"The scan has {n:,} jobs: rendering its bundle takes about {need / 1e9:.1f} GB of memory, and this "
+            f"machine has {have / 1e9:.1f} GB free. Split the scan into several bundles (fewer values per axis), "
+            "or scan fewer points."
+        )
+
+
+def plan_bundle(
+    scan: Scan, *, name: str, settings: RunSettings | None = None, head: int | None = None
+) -> BundlePlan:
     """Render ``scan`` into the contents of a bundle, without touching the disk.
 
-    Raises :class:`~workbench.errors.ScanError` when the job type's checks find errors.
+    With ``head``, only the first ``head`` jobs are rendered (a preview: what
+    ``--dry`` and the form show), at a cost that does not grow with the scan;
+    :attr:`BundlePlan.count` holds the number of jobs of the whole bundle.
+
+    Raises :class:`~workbench.errors.ScanError` when the job type's checks find errors,
+    or when the whole bundle would not fit in memory.
     """
     scan.raise_for_errors()
+    if head is None:
+        _check_fits(scan, name, settings)
     jt = scan.job_type
     cost = scan.cost
     settings = (settings or RunSettings()).with_cost(cost.max_memory_mb, cost.max_disk_mb)
@@ -223,15 +314,16 @@ def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -
         width = max(len(n) for n in fixed)
         specs += [f"#   {n:<{width}} = {_fmt_value(v)}\n" for n, v in fixed.items()]
     specs.append("\n")
-    head = json.dumps({"format": _names.BUNDLE_FORMAT, "job_type": jt.name, "run": jt.ref, "checkpointing": jt.checkpointing})[:-1]
+    rendered = _rendered_points(scan, varying) if head is None else _head_points(scan, varying, head)
+    start = json.dumps({"format": _names.BUNDLE_FORMAT, "job_type": jt.name, "run": jt.ref, "checkpointing": jt.checkpointing})[:-1]
     seen: set[str] = set()
-    for index, (params, spec, row) in enumerate(_rendered_points(scan, varying)):
+    for index, (params, spec, row) in enumerate(rendered):
         pid = point_id(jt.name, {}, canonical=params)
         if pid in seen:  # pragma: no cover - 64-bit hash collision; would silently merge two jobs
             raise BundleError(f"Two points share the id {pid}; please report this with the scan definition.")
         seen.add(pid)
         ids.append(pid)
-        inputs.append(f'{head}, "job_id": "{pid}", "index": {index}, "params": {params}}}\n')
+        inputs.append(f'{start}, "job_id": "{pid}", "index": {index}, "params": {params}}}\n')
         items.append(f"{index} {pid}\n")
         specs.append(f"job {index} ({pid}): {spec}\n")
         points.append(f"{index},{pid},{row}\n")
@@ -272,7 +364,7 @@ def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -
             name=name, job_type=jt.name, count=len(scan), settings=settings, checkpointing=jt.checkpointing
         ),
     }
-    return BundlePlan(name=name, info=info, files=files, job_ids=ids, inputs=inputs)
+    return BundlePlan(name=name, info=info, files=files, job_ids=ids, inputs=inputs, count=len(scan))
 
 
 # ---------------------------------------------------------------------------
@@ -353,6 +445,13 @@ def write_bundle(plan: BundlePlan, path: str | os.PathLike[str], *, overwrite: b
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BundleError(f"Cannot create the folder {parent} for the bundle: {e.strerror}.") from e
+    need = sum(len(t.encode()) for t in plan.files.values()) + sum(map(len, plan.inputs)) + 4096 * len(plan.inputs)
+    free = shutil.disk_usage(parent).free
+    if need > free:
+        raise BundleError(
+            f"The bundle needs about {need / 1e6:,.0f} MB in {parent}, which has {free / 1e6:,.0f} MB free. "
+            "Free some space, choose another folder, or scan fewer points."
+        )
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=parent))
     try:
         _write_tree(plan, tmp)

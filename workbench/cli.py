@@ -100,7 +100,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     for w in scan.warnings:
         print(f"warning: {w.message}", file=sys.stderr)
     if args.dry:
-        plan = plan_bundle(scan, name=path.name, settings=settings)
+        plan = plan_bundle(scan, name=path.name, settings=settings, head=5)  # costs what it shows
         print(plan.summary())
         print(f"\n(dry run: nothing was written; run again without --dry to create {path})")
         return 0
