@@ -490,6 +490,11 @@ def create(
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
+#: What ``info.pkl`` must hold, and of which types, for the bundle to be read at all.
+_INFO_FIELDS: dict[str, tuple[type, ...]] = {
+    "format": (int,), "name": (str,), "job_type": (str,), "count": (int,), "settings": (dict,), "scan": (dict,),
+}  # fmt: skip
+
 #: ``jobs.txt`` holds about 20 bytes a job; far more than 10^7 jobs' worth is not one.
 _MAX_ITEMS_BYTES = 1 << 30
 _ITEMS_TEXT = re.compile(r"(?:[0-9]+ [0-9a-f]{16}\n)*")
@@ -526,8 +531,15 @@ class Bundle:
             raise BundleFormatError(
                 f"{self.path} has bundle format {info['format']!r}, but this workbench reads formats "
                 f"{', '.join(map(str, _names.READABLE_FORMATS))}. Open it with the workbench version that wrote it "
-                f"({info.get('versions', {}).get('workbench', 'unknown')}), or re-create the bundle from its scan."
+                f"({str((info.get('versions') or {}).get('workbench', 'unknown'))[:40] if isinstance(info.get('versions'), dict) else 'unknown'}), or re-create the bundle from its scan."
             )
+        for key, kinds in _INFO_FIELDS.items():
+            value = info.get(key)
+            if not isinstance(value, kinds) or isinstance(value, bool) or (key == "count" and value < 0):
+                raise BundleFormatError(
+                    f"{path} is damaged: {key!r} is {'missing' if key not in info else f'a {type(value).__name__}'}, "
+                    f"not {' or '.join(k.__name__ for k in kinds)}. Re-create the bundle from its scan."
+                )
         return info
 
     @property
@@ -540,7 +552,10 @@ class Bundle:
 
     @cached_property
     def settings(self) -> RunSettings:
-        return RunSettings.from_dict(self.info["settings"])
+        try:
+            return RunSettings.from_dict(self.info["settings"])
+        except (TypeError, ValueError) as e:
+            raise BundleFormatError(f"The run settings in {self.path / _names.INFO} are damaged: {str(e)[:200]}") from None
 
     @cached_property
     def scan(self) -> Scan:
@@ -585,7 +600,7 @@ class Bundle:
             indices = _ITEM_INDEX.findall(text)
             ids = _ITEM_ID.findall(text)
             if indices == list(map(str, range(len(indices)))) and len(set(ids)) == len(ids):
-                return ids
+                return self._counted(ids)
         ids = []
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -602,6 +617,14 @@ class Bundle:
             seen: set[str] = set()
             dupe = next(j for j in ids if j in seen or seen.add(j))  # type: ignore[func-returns-value]
             raise BundleError(f"{path} lists job {dupe} more than once; the bundle was edited. Re-create it from its scan.")
+        return self._counted(ids)
+
+    def _counted(self, ids: list[str]) -> list[str]:
+        if (self.path / _names.INFO).is_file() and len(ids) != self.count:  # (a folder of logs alone has no count)
+            raise BundleError(
+                f"{self.path / _names.ITEMS} lists {len(ids):,} jobs, but the bundle has {self.count:,}; it is damaged. "
+                "Re-create it from its scan."
+            )
         return ids
 
     def index_of(self, job_id: str) -> int:
@@ -617,10 +640,21 @@ class Bundle:
 
         path = self.path / _names.POINTS
         try:
-            # The pyarrow parser reads 100,000 points several times faster than the default one.
-            return pd.read_csv(path, dtype={"job_id": str}, engine="pyarrow")
-        except ImportError:  # pragma: no cover - pyarrow is optional for pandas
-            return pd.read_csv(path, dtype={"job_id": str})
+            try:
+                # The pyarrow parser reads 100,000 points several times faster than the default one.
+                df = pd.read_csv(path, dtype={"job_id": str}, engine="pyarrow")
+            except ImportError:  # pragma: no cover - pyarrow is optional for pandas
+                df = pd.read_csv(path, dtype={"job_id": str})
+        except (OSError, ValueError) as e:  # pandas and pyarrow errors derive from these
+            raise BundleError(f"Cannot read {path} ({str(e)[:200]}); the bundle is damaged. Re-create it.") from None
+        except Exception as e:  # noqa: BLE001 - pyarrow's own ArrowInvalid and the like
+            raise BundleError(f"Cannot read {path} ({type(e).__name__}: {str(e)[:200]}); the bundle is damaged.") from None
+        if "job_id" not in df.columns or df["job_id"].tolist() != self.job_ids:
+            raise BundleError(
+                f"{path} and {_names.ITEMS} do not list the same jobs; the bundle was edited or is damaged. "
+                "Re-create it from its scan."
+            )
+        return df
 
     def input(self, job_id: str) -> dict[str, Any]:
         """The job's input; :class:`~workbench.errors.BundleError` if it is damaged or not this job's."""
