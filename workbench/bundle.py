@@ -25,6 +25,7 @@ import re
 import shutil
 import socket
 import tempfile
+from glob import escape as glob_escape
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -423,6 +424,38 @@ def _is_bundle(path: Path) -> bool:
     return (path / _names.INFO).is_file()
 
 
+#: In a bundle being written (``.<name>.xxxx.partial``): the pid and start time of the process writing it.
+_CREATOR = ".creator"
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or "" where that is unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def _remove_stale_partials(final: Path) -> None:
+    """Remove what killed writes of ``final`` left (``.<name>.xxxx.partial``): those whose writer is gone.
+
+    The writer is gone when no process of its pid runs, or one does that started at another time (a pid
+    used again). A partial without a record, or of a writer still running, is left alone.
+    """
+    for tmp in final.parent.glob(f".{glob_escape(final.name)}.*.partial"):
+        try:
+            pid_text, _, started = (tmp / _CREATOR).read_text().strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if started and _process_start(pid) == started:
+            continue  # still being written
+        if not started and Path(f"/proc/{pid}").exists():
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_bundle(plan: BundlePlan, path: str | os.PathLike[str], *, overwrite: bool = False) -> Bundle:
     """Write a rendered bundle to ``path`` atomically.
 
@@ -452,9 +485,12 @@ def write_bundle(plan: BundlePlan, path: str | os.PathLike[str], *, overwrite: b
             f"The bundle needs about {need / 1e6:,.0f} MB in {parent}, which has {free / 1e6:,.0f} MB free. "
             "Free some space, choose another folder, or scan fewer points."
         )
+    _remove_stale_partials(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=parent))
     try:
+        (tmp / _CREATOR).write_text(f"{os.getpid()} {_process_start(os.getpid())}\n")
         _write_tree(plan, tmp)
+        (tmp / _CREATOR).unlink()
         os.chmod(tmp, 0o755)
         if final.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=parent))
