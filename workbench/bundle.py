@@ -478,7 +478,8 @@ def write_bundle(plan: BundlePlan, path: str | os.PathLike[str], *, overwrite: b
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BundleError(f"Cannot create the folder {parent} for the bundle: {e.strerror}.") from e
-    need = sum(len(t.encode()) for t in plan.files.values()) + sum(map(len, plan.inputs)) + 4096 * len(plan.inputs)
+    # Characters for bytes (nearly all ASCII): no copy of a large text is made to count it.
+    need = sum(map(len, plan.files.values())) + sum(map(len, plan.inputs)) + 4096 * len(plan.inputs)
     free = shutil.disk_usage(parent).free
     if need > free:
         raise BundleError(
