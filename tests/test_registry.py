@@ -114,12 +114,12 @@ def test_an_entry_point_that_is_not_a_job_type_is_refused_by_name(site):
         get_job_type("wbtest-bad")
 
 
-def test_job_types_run_by_their_recorded_import_path_without_reading_installed_packages(monkeypatch):
+def test_job_types_made_in_this_process_run_by_name_without_reading_installed_packages(monkeypatch):
     import wbtest_jobs
 
     from workbench.job import _run_function
 
     monkeypatch.setattr(registry, "entry_points", lambda **kw: pytest.fail("read the installed packages"))
     registry._entry_point_refs.cache_clear()
-    job_input = {"job_type": "wbtest-counting-unregistered", "run": "wbtest_jobs:run_counting"}
+    job_input = {"job_type": "wbtest-counting", "run": "wbtest_jobs:run_counting"}
     assert _run_function(job_input) is wbtest_jobs.run_counting

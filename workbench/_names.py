@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 #: Format version of bundles this workbench writes.  Bumped when the layout
 #: or a file's meaning changes; :func:`workbench.bundle.open_bundle` refuses
 #: versions it does not know.
@@ -64,6 +66,29 @@ LEGACY_RESULT_SUFFIX = ".pkl"
 
 #: HTCondor's conventional exit code for "I wrote a checkpoint, restart me".
 CHECKPOINT_EXIT_CODE = 85
+
+
+#: Job ids are the first 16 hex digits of a hash (:func:`workbench.scan.point_id`); nothing else is one.
+JOB_ID_LENGTH = 16
+_JOB_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def is_job_id(text: object) -> bool:
+    """Whether ``text`` has the form of a job id (so every path made from it stays where it is put)."""
+    return isinstance(text, str) and _JOB_ID.fullmatch(text) is not None
+
+
+def check_job_id(job_id: object, where: str = "") -> str:
+    """``job_id`` if it has the form of a job id, else a :class:`~workbench.errors.JobIdError` naming it."""
+    if isinstance(job_id, str) and _JOB_ID.fullmatch(job_id) is not None:
+        return job_id
+    from .errors import JobIdError
+
+    shown = repr(job_id) if len(repr(job_id)) <= 60 else repr(job_id)[:57] + "..."
+    raise JobIdError(
+        f"{shown}{' (' + where + ')' if where else ''} is not a job id: job ids are {JOB_ID_LENGTH} hex digits "
+        "(0-9, a-f). The bundle is damaged or was edited; re-create it from its scan."
+    )
 
 
 def worker_crash_name(pid: int) -> str:

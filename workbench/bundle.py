@@ -21,10 +21,12 @@ import itertools
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import tempfile
 import uuid
+from glob import escape as glob_escape
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _names, _safepickle
-from .errors import BundleError, BundleExistsError, BundleFormatError, JobTypeError
+from ._bounded import read_bounded
+from .errors import BundleError, BundleExistsError, BundleFormatError, JobTypeError, ScanError
 from .scan import Scan, canonical_json, point_id
 from .settings import RunSettings
 from .sources import NumericValues, spacing
@@ -60,28 +63,50 @@ class BundlePlan:
     files: dict[str, str]  # relative path -> text, for the small files
     job_ids: list[str]
     inputs: list[str] = field(repr=False)  # JSON text per job, aligned with job_ids
+    #: Jobs of the whole bundle: more than ``job_ids`` for a preview (:func:`plan_bundle` with ``head``),
+    #: which renders only the first jobs and scales the sizes of the per-job files from them.
+    count: int | None = None
+
+    @property
+    def is_preview(self) -> bool:
+        return self.count is not None and self.count != len(self.job_ids)
+
+    def _size(self, rel: str, text: str) -> int:
+        size = len(text.encode())
+        if self.is_preview and rel in _PER_JOB_FILES:
+            return round(size * (self.count or 0) / max(1, len(self.job_ids)))
+        return size
 
     def summary(self, *, specs: int = 5) -> str:
         """What would be written, for ``--dry`` runs and the form's preview."""
-        total = sum(len(t.encode()) for t in self.files.values()) + sum(len(t) for t in self.inputs)
+        n = self.count if self.count is not None else len(self.job_ids)
+        inputs = sum(len(t) for t in self.inputs) * n / max(1, len(self.inputs))
+        total = sum(self._size(p, t) for p, t in self.files.items()) + inputs
         out = [
-            f"Bundle {self.name!r}: {len(self.job_ids):,} job(s) of type {self.info['job_type']!r}, "
-            f"about {total / 1e6:.2f} MB in {len(self.files) + len(self.inputs) + 1:,} files.",
+            f"Bundle {self.name!r}: {n:,} job(s) of type {self.info['job_type']!r}, "
+            f"about {total / 1e6:.2f} MB in {len(self.files) + n + 1:,} files.",
             "",
             "Files:",
             f"  {_names.INFO}",
-            f"  {_names.INPUTS}/  ({len(self.inputs):,} files, e.g. {_names.input_relpath(self.job_ids[0])})",
+            f"  {_names.INPUTS}/  ({n:,} files, e.g. {_names.input_relpath(self.job_ids[0])})",
             f"  {_names.LOGS}/",
             f"  {_names.OUTPUTS}/",
         ]
-        out += [f"  {p}  ({len(t.encode()):,} bytes)" for p, t in sorted(self.files.items())]
+        about = "about " if self.is_preview else ""
+        out += [
+            f"  {p}  ({about if p in _PER_JOB_FILES else ''}{self._size(p, t):,} bytes)" for p, t in sorted(self.files.items())
+        ]
         out += ["", f"{_names.SUBMIT}:", *("  " + ln for ln in self.files[_names.SUBMIT].splitlines())]
         lines = self.files[_names.SPECIFICATIONS].splitlines()
         first_job = next((i for i, ln in enumerate(lines) if ln.startswith("job ")), len(lines))
         out += ["", f"{_names.SPECIFICATIONS} (first {specs}):", *("  " + ln for ln in lines[: first_job + specs])]
-        if len(self.job_ids) > specs:
-            out.append(f"  ... {len(self.job_ids) - specs:,} more")
+        if n > specs:
+            out.append(f"  ... {n - specs:,} more")
         return "\n".join(out)
+
+
+#: The files with a line per job, whose size a preview scales from its first jobs.
+_PER_JOB_FILES = frozenset((_names.SPECIFICATIONS, _names.ITEMS, _names.POINTS))
 
 
 def _fmt_value(v: Any) -> str:
@@ -199,12 +224,81 @@ def _rendered_points(scan: Scan, varying: list[str]) -> Iterator[tuple[str, str,
             yield "{" + ",".join(buf[:nj]) + "}", ", ".join(buf[nj : nj + ns]), ",".join(buf[nj + ns :])
 
 
-def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -> BundlePlan:
+def _head_points(scan: Scan, varying: list[str], k: int) -> Iterator[tuple[str, str, str]]:
+    """What :func:`_rendered_points` yields for the first ``k`` points only, at a cost that does not grow
+    with the scan (no whole column is encoded)."""
+    names = list(scan.job_type.param_names)
+    dims = scan.dimensions
+    sizes = [len(d) for d in dims]
+    for index in range(min(k, len(scan))):
+        steps, rest = [], index
+        for size in reversed(sizes):  # the last dimension varies fastest
+            steps.append(rest % size)
+            rest //= size
+        point = scan._point_from_steps([d.values[i] for d, i in zip(dims, reversed(steps))])  # noqa: SLF001
+        yield (
+            canonical_json(point),
+            ", ".join(f"{n} = {_fmt_value(point[n])}" for n in varying),
+            _csv_line([point[n] for n in names])[:-1],
+        )
+
+
+#: Bytes of memory a bundle takes to render, per job, besides its texts (the Python objects of five lists).
+_PER_JOB_MEMORY = 600
+
+
+def _available_memory() -> int | None:
+    """Memory this process can still get: the machine's ``MemAvailable``, or less under a container's
+    (cgroup v2) limit; None where neither is known."""
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            found += [int(ln.split()[1]) * 1024 for ln in f if ln.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f, open("/sys/fs/cgroup/memory.current", encoding="ascii") as g:
+            limit = f.read().strip()
+            if limit.isdigit():
+                found.append(int(limit) - int(g.read().strip()))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def _check_fits(scan: Scan, name: str, settings: RunSettings | None) -> None:
+    """Refuse a scan whose rendering would not fit in this machine's memory, before any of it is made."""
+    n = len(scan)
+    if n <= 100_000:
+        return
+    head = plan_bundle(scan, name=name, settings=settings, head=64)
+    per_job = _PER_JOB_MEMORY + 2 * sum(len(t) for t in head.inputs) / max(1, len(head.inputs)) + 2 * sum(
+        len(head.files[p]) for p in _PER_JOB_FILES
+    ) / max(1, len(head.job_ids))
+    need, have = n * per_job, _available_memory()
+    if have is not None and need > have:
+        raise ScanError(
+            f"The scan has {n:,} jobs: rendering its bundle takes about {need / 1e9:.1f} GB of memory, and this "
+            f"machine has {have / 1e9:.1f} GB free. Split the scan into several bundles (fewer values per axis), "
+            "or scan fewer points."
+        )
+
+
+def plan_bundle(
+    scan: Scan, *, name: str, settings: RunSettings | None = None, head: int | None = None
+) -> BundlePlan:
     """Render ``scan`` into the contents of a bundle, without touching the disk.
 
-    Raises :class:`~workbench.errors.ScanError` when the job type's checks find errors.
+    With ``head``, only the first ``head`` jobs are rendered (a preview: what
+    ``--dry`` and the form show), at a cost that does not grow with the scan;
+    :attr:`BundlePlan.count` holds the number of jobs of the whole bundle.
+
+    Raises :class:`~workbench.errors.ScanError` when the job type's checks find errors,
+    or when the whole bundle would not fit in memory.
     """
     scan.raise_for_errors()
+    if head is None:
+        _check_fits(scan, name, settings)
     jt = scan.job_type
     cost = scan.cost
     settings = (settings or RunSettings()).with_cost(cost.max_memory_mb, cost.max_disk_mb)
@@ -222,15 +316,16 @@ def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -
         width = max(len(n) for n in fixed)
         specs += [f"#   {n:<{width}} = {_fmt_value(v)}\n" for n, v in fixed.items()]
     specs.append("\n")
-    head = json.dumps({"format": _names.BUNDLE_FORMAT, "job_type": jt.name, "run": jt.ref, "checkpointing": jt.checkpointing})[:-1]
+    rendered = _rendered_points(scan, varying) if head is None else _head_points(scan, varying, head)
+    start = json.dumps({"format": _names.BUNDLE_FORMAT, "job_type": jt.name, "run": jt.ref, "checkpointing": jt.checkpointing})[:-1]
     seen: set[str] = set()
-    for index, (params, spec, row) in enumerate(_rendered_points(scan, varying)):
+    for index, (params, spec, row) in enumerate(rendered):
         pid = point_id(jt.name, {}, canonical=params)
         if pid in seen:  # pragma: no cover - 64-bit hash collision; would silently merge two jobs
             raise BundleError(f"Two points share the id {pid}; please report this with the scan definition.")
         seen.add(pid)
         ids.append(pid)
-        inputs.append(f'{head}, "job_id": "{pid}", "index": {index}, "params": {params}}}\n')
+        inputs.append(f'{start}, "job_id": "{pid}", "index": {index}, "params": {params}}}\n')
         items.append(f"{index} {pid}\n")
         specs.append(f"job {index} ({pid}): {spec}\n")
         points.append(f"{index},{pid},{row}\n")
@@ -273,7 +368,7 @@ def plan_bundle(scan: Scan, *, name: str, settings: RunSettings | None = None) -
             name=name, job_type=jt.name, count=len(scan), settings=settings, checkpointing=jt.checkpointing
         ),
     }
-    return BundlePlan(name=name, info=info, files=files, job_ids=ids, inputs=inputs)
+    return BundlePlan(name=name, info=info, files=files, job_ids=ids, inputs=inputs, count=len(scan))
 
 
 # ---------------------------------------------------------------------------
@@ -332,6 +427,38 @@ def _is_bundle(path: Path) -> bool:
     return (path / _names.INFO).is_file()
 
 
+#: In a bundle being written (``.<name>.xxxx.partial``): the pid and start time of the process writing it.
+_CREATOR = ".creator"
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or "" where that is unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def _remove_stale_partials(final: Path) -> None:
+    """Remove what killed writes of ``final`` left (``.<name>.xxxx.partial``): those whose writer is gone.
+
+    The writer is gone when no process of its pid runs, or one does that started at another time (a pid
+    used again). A partial without a record, or of a writer still running, is left alone.
+    """
+    for tmp in final.parent.glob(f".{glob_escape(final.name)}.*.partial"):
+        try:
+            pid_text, _, started = (tmp / _CREATOR).read_text().strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if started and _process_start(pid) == started:
+            continue  # still being written
+        if not started and Path(f"/proc/{pid}").exists():
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_bundle(plan: BundlePlan, path: str | os.PathLike[str], *, overwrite: bool = False) -> Bundle:
     """Write a rendered bundle to ``path`` atomically.
 
@@ -354,9 +481,20 @@ def write_bundle(plan: BundlePlan, path: str | os.PathLike[str], *, overwrite: b
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BundleError(f"Cannot create the folder {parent} for the bundle: {e.strerror}.") from e
+    # Characters for bytes (nearly all ASCII): no copy of a large text is made to count it.
+    need = sum(map(len, plan.files.values())) + sum(map(len, plan.inputs)) + 4096 * len(plan.inputs)
+    free = shutil.disk_usage(parent).free
+    if need > free:
+        raise BundleError(
+            f"The bundle needs about {need / 1e6:,.0f} MB in {parent}, which has {free / 1e6:,.0f} MB free. "
+            "Free some space, choose another folder, or scan fewer points."
+        )
+    _remove_stale_partials(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=parent))
     try:
+        (tmp / _CREATOR).write_text(f"{os.getpid()} {_process_start(os.getpid())}\n")
         _write_tree(plan, tmp)
+        (tmp / _CREATOR).unlink()
         os.chmod(tmp, 0o755)
         if final.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=parent))
@@ -392,6 +530,17 @@ def create(
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
+#: What ``info.pkl`` must hold, and of which types, for the bundle to be read at all.
+_INFO_FIELDS: dict[str, tuple[type, ...]] = {
+    "format": (int,), "name": (str,), "job_type": (str,), "count": (int,), "settings": (dict,), "scan": (dict,),
+}  # fmt: skip
+
+#: ``jobs.txt`` holds about 20 bytes a job; far more than 10^7 jobs' worth is not one.
+_MAX_ITEMS_BYTES = 1 << 30
+_ITEMS_TEXT = re.compile(r"(?:[0-9]+ [0-9a-f]{16}\n)*")
+_ITEM_INDEX = re.compile(r"^([0-9]+) ", re.M)
+_ITEM_ID = re.compile(r" ([0-9a-f]{16})$", re.M)
+
 class Bundle:
     """A job bundle on disk.  Cheap to make: files are read when first needed."""
 
@@ -422,8 +571,15 @@ class Bundle:
             raise BundleFormatError(
                 f"{self.path} has bundle format {info['format']!r}, but this workbench reads formats "
                 f"{', '.join(map(str, _names.READABLE_FORMATS))}. Open it with the workbench version that wrote it "
-                f"({info.get('versions', {}).get('workbench', 'unknown')}), or re-create the bundle from its scan."
+                f"({str((info.get('versions') or {}).get('workbench', 'unknown'))[:40] if isinstance(info.get('versions'), dict) else 'unknown'}), or re-create the bundle from its scan."
             )
+        for key, kinds in _INFO_FIELDS.items():
+            value = info.get(key)
+            if not isinstance(value, kinds) or isinstance(value, bool) or (key == "count" and value < 0):
+                raise BundleFormatError(
+                    f"{path} is damaged: {key!r} is {'missing' if key not in info else f'a {type(value).__name__}'}, "
+                    f"not {' or '.join(k.__name__ for k in kinds)}. Re-create the bundle from its scan."
+                )
         return info
 
     @property
@@ -436,30 +592,80 @@ class Bundle:
 
     @cached_property
     def settings(self) -> RunSettings:
-        return RunSettings.from_dict(self.info["settings"])
+        try:
+            return RunSettings.from_dict(self.info["settings"])
+        except (TypeError, ValueError) as e:
+            raise BundleFormatError(f"The run settings in {self.path / _names.INFO} are damaged: {str(e)[:200]}") from None
 
     @cached_property
     def scan(self) -> Scan:
-        """The scan this bundle was made from (needs the job type to be registered or importable)."""
-        from .jobtype import JobType, resolve_ref
-        from .registry import get_job_type
+        """The scan this bundle was made from (needs its job type to be known here: see below).
 
+        The job type is found by name in the registry (registered, made in
+        this process, built in or installed); the import path the bundle
+        recorded (``job_type_ref``) is never imported, since a bundle must not
+        choose the code that runs.
+        """
+        from .registry import JOB_TYPES_VARIABLE, get_job_type
+
+        name = self.info.get("job_type")
         try:
-            jt = get_job_type(self.info["job_type"])
-        except JobTypeError:
+            jt = get_job_type(name)
+        except JobTypeError as e:
             ref = self.info.get("job_type_ref")
-            if not ref:
-                raise
-            jt = resolve_ref(ref)
-            if not isinstance(jt, JobType):
-                raise JobTypeError(f"{ref!r} (recorded in {self.path / _names.INFO}) is not a JobType.") from None
-        return Scan.from_dict(self.info["scan"], job_type=jt)
+            hint = (
+                f" The bundle says it is {str(ref)[:100]!r}: if you trust that module, import it (or name it in "
+                f"${JOB_TYPES_VARIABLE}) and open the bundle again."
+                if isinstance(ref, str) and ref
+                else ""
+            )
+            raise JobTypeError(f"{e}{hint}") from None
+        scan = self.info.get("scan")
+        if not isinstance(scan, dict):
+            raise BundleFormatError(f"{self.path / _names.INFO} has no scan definition; the bundle is damaged.")
+        return Scan.from_dict(scan, job_type=jt)
 
     @cached_property
     def job_ids(self) -> list[str]:
-        """Job ids in index order."""
-        with open(self.path / _names.ITEMS, encoding="utf-8") as f:
-            return [line.split()[1] for line in f if line.strip()]
+        """Job ids in index order, from ``jobs.txt``: one ``<index> <job id>`` a line, each id of the form job
+        ids have and used once (:class:`~workbench.errors.BundleError` naming the line otherwise)."""
+        path = self.path / _names.ITEMS
+        try:
+            text = read_bounded(path, _MAX_ITEMS_BYTES).decode("utf-8")
+        except FileNotFoundError:
+            raise BundleError(f"{self.path} has no {_names.ITEMS}; the bundle is damaged. Re-create it from its scan.") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise BundleError(f"Cannot read {path} ({e}); the bundle is damaged. Re-create it from its scan.") from None
+        if _ITEMS_TEXT.fullmatch(text):  # as written: checked in bulk (10^6 lines in a few tens of ms)
+            indices = _ITEM_INDEX.findall(text)
+            ids = _ITEM_ID.findall(text)
+            if indices == list(map(str, range(len(indices)))) and len(set(ids)) == len(ids):
+                return self._counted(ids)
+        ids = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            fields = line.split()
+            if len(fields) != 2 or fields[0] != str(len(ids)) or not _names.is_job_id(fields[1]):
+                shown = line if len(line) <= 60 else line[:57] + "..."
+                raise BundleError(
+                    f"{path}, line {n}: {shown!r} is not '<index> <job id>' (index {len(ids)}, a job id of "
+                    f"{_names.JOB_ID_LENGTH} hex digits); the bundle is damaged or was edited. Re-create it from its scan."
+                )
+            ids.append(fields[1])
+        if len(set(ids)) != len(ids):
+            seen: set[str] = set()
+            dupe = next(j for j in ids if j in seen or seen.add(j))  # type: ignore[func-returns-value]
+            raise BundleError(f"{path} lists job {dupe} more than once; the bundle was edited. Re-create it from its scan.")
+        return self._counted(ids)
+
+    def _counted(self, ids: list[str]) -> list[str]:
+        if (self.path / _names.INFO).is_file() and len(ids) != self.count:  # (a folder of logs alone has no count)
+            raise BundleError(
+                f"{self.path / _names.ITEMS} lists {len(ids):,} jobs, but the bundle has {self.count:,}; it is damaged. "
+                "Re-create it from its scan."
+            )
+        return ids
 
     def index_of(self, job_id: str) -> int:
         return self._index[job_id]
@@ -474,33 +680,51 @@ class Bundle:
 
         path = self.path / _names.POINTS
         try:
-            # The pyarrow parser reads 100,000 points several times faster than the default one.
-            return pd.read_csv(path, dtype={"job_id": str}, engine="pyarrow")
-        except ImportError:  # pragma: no cover - pyarrow is optional for pandas
-            return pd.read_csv(path, dtype={"job_id": str})
+            try:
+                # The pyarrow parser reads 100,000 points several times faster than the default one.
+                df = pd.read_csv(path, dtype={"job_id": str}, engine="pyarrow")
+            except ImportError:  # pragma: no cover - pyarrow is optional for pandas
+                df = pd.read_csv(path, dtype={"job_id": str})
+        except (OSError, ValueError) as e:  # pandas and pyarrow errors derive from these
+            raise BundleError(f"Cannot read {path} ({str(e)[:200]}); the bundle is damaged. Re-create it.") from None
+        except Exception as e:  # noqa: BLE001 - pyarrow's own ArrowInvalid and the like
+            raise BundleError(f"Cannot read {path} ({type(e).__name__}: {str(e)[:200]}); the bundle is damaged.") from None
+        if "job_id" not in df.columns or df["job_id"].tolist() != self.job_ids:
+            raise BundleError(
+                f"{path} and {_names.ITEMS} do not list the same jobs; the bundle was edited or is damaged. "
+                "Re-create it from its scan."
+            )
+        return df
 
     def input(self, job_id: str) -> dict[str, Any]:
-        with open(self.input_path(job_id), encoding="utf-8") as f:
-            return json.load(f)
+        """The job's input; :class:`~workbench.errors.BundleError` if it is damaged or not this job's."""
+        path = self.input_path(job_id)
+        try:
+            value = json.loads(read_bounded(path, 16 << 20))
+        except (OSError, ValueError, RecursionError) as e:
+            raise BundleError(f"Cannot read the input of job {job_id} ({path}): {str(e)[:200]}.") from None
+        if not isinstance(value, dict) or value.get("job_id") != job_id:
+            raise BundleError(f"{path} is not the input of job {job_id}; the bundle was edited. Re-create it.")
+        return value
 
-    # -- paths ------------------------------------------------------------
+    # -- paths (each checks the id: a path made from a job id never leaves the bundle) --------------
     def input_path(self, job_id: str) -> Path:
-        return self.path / _names.input_relpath(job_id, self.info["format"])
+        return self.path / _names.input_relpath(_names.check_job_id(job_id), self.info["format"])
 
     def result_path(self, job_id: str) -> Path:
-        return self.path / _names.OUTPUTS / _names.result_name(job_id)
+        return self.path / _names.OUTPUTS / _names.result_name(_names.check_job_id(job_id))
 
     def arrays_path(self, job_id: str) -> Path:
-        return self.path / _names.OUTPUTS / _names.arrays_name(job_id)
+        return self.path / _names.OUTPUTS / _names.arrays_name(_names.check_job_id(job_id))
 
     def stdout_path(self, job_id: str) -> Path:
-        return self.path / _names.LOGS / _names.stdout_name(job_id)
+        return self.path / _names.LOGS / _names.stdout_name(_names.check_job_id(job_id))
 
     def stderr_path(self, job_id: str) -> Path:
-        return self.path / _names.LOGS / _names.stderr_name(job_id)
+        return self.path / _names.LOGS / _names.stderr_name(_names.check_job_id(job_id))
 
     def checkpoint_path(self, job_id: str) -> Path:
-        return self.path / _names.CHECKPOINTS / _names.checkpoint_name(job_id)
+        return self.path / _names.CHECKPOINTS / _names.checkpoint_name(_names.check_job_id(job_id))
 
     @property
     def log_path(self) -> Path:

@@ -104,7 +104,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     for w in scan.warnings:
         print(f"warning: {w.message}", file=sys.stderr)
     if args.dry:
-        plan = plan_bundle(scan, name=path.name, settings=settings)
+        plan = plan_bundle(scan, name=path.name, settings=settings, head=5)  # costs what it shows
         print(plan.summary())
         print(f"\n(dry run: nothing was written; run again without --dry to create {path})")
         return 0
@@ -118,9 +118,23 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def _quote(s: str) -> str:
+    """``s`` as a shell word that is an argument, not an option (``-dash`` is given as ``./-dash``)."""
     import shlex
 
+    if s.startswith("-"):
+        s = "./" + s
     return shlex.quote(s)
+
+
+#: A message longer than this (e.g. one that quotes a rejected 10,000-character value) is shortened.
+_MAX_MESSAGE = 1_000
+
+
+def _shortened(message: str) -> str:
+    """``message``, its middle left out when it is very long (what it quotes may be anything a user typed)."""
+    if len(message) <= _MAX_MESSAGE:
+        return message
+    return f"{message[:700]} ... ({len(message) - 950:,} characters left out) ... {message[-250:]}"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -510,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except WorkbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_shortened(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

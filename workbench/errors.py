@@ -18,10 +18,12 @@ __all__ = [
     "BundleExistsError",
     "BundleFormatError",
     "JobError",
+    "JobIdError",
     "ExecutorError",
     "TransportError",
     "HostKeyError",
     "OutputError",
+    "EventLogError",
     "SubmitError",
 ]
 
@@ -77,6 +79,11 @@ class JobError(WorkbenchError, RuntimeError):
     """A job failed while running."""
 
 
+class JobIdError(WorkbenchError, ValueError):
+    """A job id read from a bundle (``jobs.txt``, an input, a selection) is not of the form job ids have,
+    is repeated, or disagrees with the file it came from: it could name a path outside the bundle."""
+
+
 class ExecutorError(WorkbenchError, RuntimeError):
     """An executor could not start or track jobs."""
 
@@ -91,6 +98,10 @@ class HostKeyError(TransportError):
 
 class OutputError(WorkbenchError, ValueError):
     """A job output file is corrupt, truncated or holds something unsafe."""
+
+
+class EventLogError(OutputError):
+    """A stretch of an event log is damaged: it is skipped, and where it is is noted."""
 
 
 class SubmitError(WorkbenchError, RuntimeError):

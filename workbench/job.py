@@ -34,11 +34,12 @@ import numpy as np
 
 from . import _names
 from ._atomic import atomic_write
+from ._bounded import read_bounded
 from .checkpoint import Checkpoint, CheckpointExit
-from .errors import JobError
-from .jobtype import JobContext, resolve_ref
+from .errors import JobError, JobTypeError
+from .jobtype import JobContext, JobType
 
-__all__ = ["JobOutcome", "run_job", "write_result", "main"]
+__all__ = ["JobOutcome", "Runner", "run_job", "write_result", "main"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def write_result(outdir: Path, job_input: Mapping[str, Any], results: Mapping[st
     """Write a job's result files atomically; ``<id>.result.json`` last."""
     job_id = job_input["job_id"]
     scalars, arrays = _split_results(job_id, results)
+    _names.check_job_id(job_id, "the job's input")  # the files' names are made from it
     import io
 
     buf = io.BytesIO()
@@ -116,21 +118,80 @@ def write_result(outdir: Path, job_input: Mapping[str, Any], results: Mapping[st
     atomic_write(outdir / _names.result_name(job_id), json.dumps(record, allow_nan=False).encode())
 
 
-def _run_function(job_input: Mapping[str, Any]) -> Any:
-    """The job's run function: registered in this process, else by the import path the bundle recorded,
-    else the job type of that name (an entry point); the first failure is the one reported."""
-    from .registry import _registered, get_job_type
+@dataclass(frozen=True)
+class Runner:
+    """The code one job type runs: found by the job type's name where the job runs, never named by a bundle.
 
-    name = job_input.get("job_type")
-    if name in _registered:
-        return _registered[name].run
-    try:
-        return resolve_ref(job_input["run"])
-    except Exception as e:  # noqa: BLE001 - e.g. a function of a notebook's __main__: look the job type up by name
+    ``ref`` is the import path bundles record in every input (``"run"``); an
+    input whose job type or ``"run"`` disagrees with this runner's is refused,
+    so a crafted input can neither pick another function nor run the job
+    type's function under another name.
+    """
+
+    job_type: str
+    ref: str | None
+    run: Any
+
+    @classmethod
+    def of(cls, job_type: JobType) -> Runner:
         try:
-            return get_job_type(name).run
-        except Exception:  # noqa: BLE001
-            raise e from None
+            ref = job_type.ref
+        except JobTypeError:
+            ref = None
+        return cls(job_type.name, ref, job_type.run)
+
+    @classmethod
+    def named(cls, name: Any) -> Runner:
+        """The runner of the job type called ``name`` in the registry (built-in, installed, made or registered here)."""
+        from .registry import get_job_type
+
+        return cls.of(get_job_type(name))
+
+    def check(self, job_input: Mapping[str, Any], where: str) -> None:
+        """Refuse ``job_input`` (read from ``where``) unless it is a job of this runner's job type."""
+        name, ref = job_input.get("job_type"), job_input.get("run", self.ref)
+        if name != self.job_type or ref != self.ref:
+            raise JobError(
+                f"{where} is a job of type {_shown(name)} running {_shown(ref)}, but this is a run of job type "
+                f"{self.job_type!r}, whose function is {self.ref!r}. A bundle names its job type and cannot choose "
+                "the code: the input was edited or belongs to another bundle, so it is not run. Re-create the "
+                "bundle from its scan."
+            )
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _run_function(job_input: Mapping[str, Any]) -> Any:
+    """The run function of the job type the input names, from the registry, if the input's ``"run"`` agrees."""
+    runner = Runner.named(job_input.get("job_type"))
+    runner.check(job_input, "The job's input")
+    return runner.run
+
+
+def _read_input(input_path: str | os.PathLike[str], job_id: str) -> dict[str, Any]:
+    """The job's input, refused unless it is a JSON object of the job named by its file."""
+    _names.check_job_id(job_id, f"the name of {input_path}")
+    try:
+        job_input = json.loads(read_bounded(input_path, _MAX_INPUT_BYTES))
+    except (ValueError, RecursionError) as e:
+        raise JobError(f"{input_path} is not JSON ({str(e)[:200]}); the bundle is damaged. Re-create it.") from None
+    except OSError as e:
+        raise JobError(f"Cannot read the job's input {input_path}: {e.strerror or e}.") from None
+    if not isinstance(job_input, dict) or not isinstance(job_input.get("params"), dict):
+        raise JobError(f"{input_path} is not a job's input (a JSON object with 'params'); the bundle is damaged.")
+    if job_input.get("job_id") != job_id:
+        raise JobError(
+            f"{input_path} says it is job {_shown(job_input.get('job_id'))}, not job {job_id}: the input was "
+            "edited or moved, so it is not run. Re-create the bundle from its scan."
+        )
+    return job_input
+
+
+#: A job's input is a few hundred bytes; a larger one is not read whole.
+_MAX_INPUT_BYTES = 16 << 20
 
 
 @contextlib.contextmanager
@@ -181,24 +242,28 @@ def run_job(
     checkpoint_seconds: float | None = None,
     exit_on_checkpoint: bool = False,
     stderr_path: str | os.PathLike[str] | None = None,
-    run_function: Any = None,
+    runner: Runner | None = None,
     stdout_path: str | os.PathLike[str] | None = None,
 ) -> JobOutcome:
     """Run the job described by ``input_path`` and write its result into ``outdir``.
 
-    Exceptions from the job are caught: the traceback goes to ``stderr_path``
-    (or is returned in the outcome) and the exit code is 1.  With
-    ``stdout_path``, what the job prints goes to that file (and its stderr to
-    ``stderr_path``) instead of this process's output.
+    The function that runs is the one of the job type the input names, found
+    in the registry (or ``runner``'s, which the input must name); the input
+    must be the job its file name says. Exceptions from the job are caught:
+    the traceback goes to ``stderr_path`` (or is returned in the outcome) and
+    the exit code is 1.  With ``stdout_path``, what the job prints goes to that
+    file (and its stderr to ``stderr_path``) instead of this process's output.
     """
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc)
     job_id = Path(input_path).name.removesuffix(_names.INPUT_SUFFIX)
     try:
-        with open(input_path, encoding="utf-8") as f:
-            job_input = json.load(f)
-        job_id = job_input["job_id"]
-        fn = run_function or _run_function(job_input)
+        job_input = _read_input(input_path, job_id)
+        if runner is None:
+            fn = _run_function(job_input)
+        else:
+            runner.check(job_input, str(input_path))
+            fn = runner.run
         ckpt = None
         if job_input.get("checkpointing"):
             ckpt = Checkpoint(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -66,6 +68,13 @@ class JobContext:
     log: Callable[[str], None] = print
 
 
+#: What a job type's name may be: it is written into submit descriptions, file names and command lines.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,99}")
+
+#: Every job type made in this process, by name (the latest of a name): job types declared in a module
+#: the user imported are found by name, as registered ones are, without a bundle naming their module.
+_declared: weakref.WeakValueDictionary[str, JobType] = weakref.WeakValueDictionary()
+
 RunFunction = Callable[[Mapping[str, Any], JobContext], Mapping[str, Any]]
 CheckFunction = Callable[[Mapping[str, Any]], Iterable[Problem]]
 CostFunction = Callable[[Mapping[str, Any]], Cost]
@@ -115,6 +124,12 @@ class JobType:
     outputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
+            shown = repr(self.name) if len(repr(self.name)) <= 60 else repr(self.name)[:57] + "..."
+            raise JobTypeError(
+                f"Job type name {shown} is not a name: use letters, digits, '_', '-' and '.', starting with a "
+                "letter, at most 100 characters (e.g. 'my-scan')."
+            )
         object.__setattr__(self, "params", tuple(self.params))
         object.__setattr__(self, "checks", tuple(self.checks))
         names = [p.name for p in self.params]
@@ -131,6 +146,7 @@ class JobType:
             raise JobTypeError(f"Job type {self.name!r}: constant(s) {clash} shadow parameters; rename them.")
         if not self.title:
             object.__setattr__(self, "title", self.name)
+        _declared[self.name] = self
 
     # -- lookup ----------------------------------------------------------
     @property

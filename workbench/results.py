@@ -42,14 +42,15 @@ def load_result(bundle: Bundle, job_id: str) -> dict[str, Any]:
     """
     from .store import MAX_RESULT_BYTES, parse_record
 
+    from ._bounded import read_bounded
+
     path = bundle.result_path(job_id)
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_RESULT_BYTES + 1)
+        data = read_bounded(path, MAX_RESULT_BYTES)
     except FileNotFoundError:
         raise OutputError(f"Job {job_id} has no result yet ({path} does not exist).") from None
-    if len(data) > MAX_RESULT_BYTES:
-        raise OutputError(f"{path} is larger than {MAX_RESULT_BYTES:,} bytes; it is not a result record.")
+    except OSError as e:
+        raise OutputError(f"{path} cannot be read as a result record: {e}.") from None
     return parse_record(data, job_id, path)
 
 
@@ -62,10 +63,12 @@ def load_arrays(bundle: Bundle, job_id: str, names: Iterable[str] | None = None)
         The file is missing, truncated, not an ``.npz``, lacks one of ``names``, or
         holds object arrays (which could run code when loaded; they are refused).
     """
+    from ._bounded import open_regular
+
     path = bundle.arrays_path(job_id)
     try:
         # Our own file object: np.load leaves its file open when a damaged archive fails to open.
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             z = np.load(f, allow_pickle=False)
             if not hasattr(z, "files"):
                 raise OutputError(f"{path} holds a single array, not the .npz archive of a workbench result.")
@@ -74,6 +77,7 @@ def load_arrays(bundle: Bundle, job_id: str, names: Iterable[str] | None = None)
                 missing = [k for k in keys if k not in z.files]
                 if missing:
                     raise OutputError(f"Job {job_id} has no array output(s) {missing}; it has {z.files}.")
+                _check_sizes(z, keys, path)
                 return {k: z[k] for k in keys}
     except FileNotFoundError:
         raise OutputError(f"Job {job_id} has no array outputs yet ({path} does not exist).") from None
@@ -84,6 +88,34 @@ def load_arrays(bundle: Bundle, job_id: str, names: Iterable[str] | None = None)
         raise OutputError(f"The array file {path} is corrupt or holds objects workbench will not load ({e}).") from e
     except Exception as e:  # noqa: BLE001 - zipfile raises its own errors (BadZipFile, zlib.error) for damaged files
         raise OutputError(f"The array file {path} is corrupt ({type(e).__name__}: {e}).") from e
+
+
+#: The most the arrays of one job may take in memory when loaded (checked from their headers first).
+MAX_ARRAYS_BYTES = 4 << 30
+
+
+def _check_sizes(z: Any, keys: Iterable[str], path: os.PathLike[str]) -> None:
+    """Refuse arrays whose headers declare more than :data:`MAX_ARRAYS_BYTES`, or more than their archive member
+    holds, before anything is allocated (a 17 MB archive of zeros can declare 16 GiB)."""
+    total = 0
+    for key in keys:
+        member = f"{key}.npy"
+        info = z.zip.getinfo(member)
+        with z.zip.open(member) as m:
+            fmt = np.lib.format
+            major, _ = fmt.read_magic(m)
+            shape, _, dtype = (fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0)(m)
+        count = 1
+        for n in shape:
+            count *= int(n)
+        size = count * dtype.itemsize
+        if size > info.file_size:
+            raise OutputError(f"{path}: array {key!r} declares {size:,} bytes but holds {info.file_size:,}; it is damaged.")
+        total += size
+        if total > MAX_ARRAYS_BYTES:
+            raise OutputError(
+                f"{path}: the arrays declare more than {MAX_ARRAYS_BYTES:,} bytes; not loaded. Load fewer names at once."
+            )
 
 
 def arrays(

@@ -94,6 +94,19 @@ class RunSettings:
                 raise ParameterError(f"{name} = {v!r} must be a positive number.", parameter=name)
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
             raise ParameterError(f"workers = {self.workers!r} must be a whole number >= 1 (or None: as many as fit the cores).", parameter="workers")
+        for name in ("target", "batch_name", "host", "remote_dir", "python", "container_image", "wheels"):
+            v = getattr(self, name)
+            if not isinstance(v, str):
+                raise ParameterError(f"{name} = {v!r:.80} must be a text.", parameter=name)
+            if any(ord(c) < 32 or ord(c) == 127 for c in v):
+                shown = repr(v) if len(v) <= 60 else repr(v[:57]) + "..."
+                raise ParameterError(
+                    f"{name} = {shown} holds a control character (a newline, a tab, ...); it would change the "
+                    "submit description or the commands it goes into. Remove it.",
+                    parameter=name,
+                )
+        if any(c.isspace() for c in self.container_image):
+            raise ParameterError(f"container_image = {self.container_image!r:.80} must not hold spaces.", parameter="container_image")
         if not self.python or (any(c.isspace() for c in self.python) and not self.python.startswith("/")):
             raise ParameterError(
                 f"python = {self.python!r} must be a command name without spaces (e.g. 'python3') or an absolute path.",

@@ -61,6 +61,7 @@ from . import _names, runs
 from ._atomic import atomic_open
 from ._format import describe_signal
 from ._jsonfile import iso_epoch
+from .errors import EventLogError
 from .submit import HOLD_EXIT_SUBCODE, read_items
 
 #: Seconds between full listings of ``outputs/`` (between them only jobs with new events are checked).
@@ -260,12 +261,28 @@ def _int_after(text: str | None, prefix: str) -> int | None:
         return None
 
 
+#: What a damaged event's text makes the parsers raise (besides EventLogError).
+_DAMAGE = (ValueError, IndexError, TypeError, OverflowError, KeyError, AttributeError)
+
+
 def parse_fields(code: int, body: str) -> dict[str, Any]:
     """The detail fields of an event, under the names ``htcondor2.JobEvent`` uses.
 
     Only the fields the state machine uses are read; ``body`` is the event's
     text after the header (its first line is the rest of the header line).
+
+    Raises
+    ------
+    EventLogError
+        The details are damaged (e.g. a number that is not one).
     """
+    try:
+        return _fields(code, body)
+    except _DAMAGE as e:
+        raise EventLogError(f"the details of a {EVENT_NAMES.get(code, code)} event are damaged ({e})") from None
+
+
+def _fields(code: int, body: str) -> dict[str, Any]:
     if code == SUBMIT or code == CLUSTER_SUBMIT:
         first = _line(body, 0) or ""
         out: dict[str, Any] = {"SubmitHost": first.partition(": ")[2].strip()}
@@ -392,7 +409,13 @@ def parse_events(
                 problems(_not_an_event(chunk, pos))
         else:
             g = m.groups()
-            yield int(g[0]), int(g[1]), int(g[2]), clock(g[3], g[4], g[5]), chunk[m.end() :]
+            try:
+                t = clock(g[3], g[4], g[5])
+            except _DAMAGE as e:
+                if problems is not None:
+                    problems(f"the event near character {pos} has a damaged time ({e}); skipped")
+            else:
+                yield int(g[0]), int(g[1]), int(g[2]), t, chunk[m.end() :]
         pos += n
 
 
@@ -550,12 +573,27 @@ class _CondorReader(_Reader):
             return
         log = self._open()
         minute = self._clock.minute
-        for ev in log.events(stop_after=0):
-            code = int(ev["EventTypeNumber"])
+        events = iter(log.events(stop_after=0))
+        while True:
+            try:
+                ev = next(events)
+            except StopIteration:
+                break
+            except Exception as e:  # noqa: BLE001 - htcondor2 raises HTCondorException, UnicodeDecodeError, ...
+                self.note(
+                    f"htcondor2 stopped reading {self.path.name} at byte {int(log.__getstate__()[1])}: "
+                    f"{type(e).__name__}: {str(e)[:200]}; read it with reader='fast' to skip the damage."
+                )
+                break
+            try:
+                code = int(ev["EventTypeNumber"])
+                # JobEvent.timestamp parses with strptime each time; the clock caches each minute.
+                stamp = str(ev["EventTime"])
+                t = minute(stamp[:16], "Z" if stamp.endswith("Z") else None) + int(stamp[17:19])
+            except _DAMAGE as e:
+                self.note(f"{self.path.name}: an event with a damaged type or time was skipped ({e})")
+                continue
             self.events += 1
-            # JobEvent.timestamp parses with strptime each time; the clock caches each minute.
-            stamp = str(ev["EventTime"])
-            t = minute(stamp[:16], "Z" if stamp.endswith("Z") else None) + int(stamp[17:19])
             yield code, ev.cluster, ev.proc, t, ev
         self.offset = int(log.__getstate__()[1])
         with open(self.path, "rb") as f:
@@ -582,7 +620,10 @@ def read_events(path: str | os.PathLike[str], *, reader: Literal["fast", "htcond
     r: _Reader = _FastReader(Path(path)) if reader == "fast" else _CondorReader(Path(path))
     out = []
     for code, cluster, proc, t, body in r.read():
-        out.append((code, cluster, proc, t, parse_fields(code, body) if reader == "fast" else dict(body)))
+        try:
+            out.append((code, cluster, proc, t, parse_fields(code, body) if reader == "fast" else dict(body)))
+        except EventLogError:  # a damaged event is skipped, as ScanState skips it
+            continue
     return out
 
 
@@ -685,7 +726,11 @@ class ScanState:
             changed = set() if r.still_valid() else self._restart()
             for code, cluster, proc, t, ev in r.read():
                 n += 1
-                jid = self._apply(code, cluster, proc, t, ev)
+                try:
+                    jid = self._apply(code, cluster, proc, t, ev)
+                except _DAMAGE as e:
+                    r.note(f"{r.path.name}: a damaged {EVENT_NAMES.get(code, code)} event of job {cluster}.{proc} was skipped ({e})")
+                    continue
                 if jid is not None:
                     if type(jid) is list:
                         changed.update(jid)
@@ -731,60 +776,63 @@ class ScanState:
                     pos += step
                     continue
             pos += step
-            n += 1
-            code_s, cluster_s, proc_s, minute_s, ss, tz = m.groups()
-            base = minutes.get(minute_s) if tz is None else None
-            t = (base if base is not None else minute(minute_s, tz)) + int(ss)
-            code = int(code_s)
-            cluster, proc = int(cluster_s), int(proc_s)
-            if code == SUBMIT:
-                end = m.end()
-                i = chunk.find("\n", end)
-                notes = ""
-                if i >= 0:
-                    j = chunk.find("\n", i + 1)
-                    notes = chunk[i + 1 : j if j >= 0 else None].strip()
-                    if notes[:1] == "[" or notes.startswith(("DAG Node: ", "WARNING: ")):
-                        notes = parse_fields(SUBMIT, chunk[end:]).get("LogNotes", "")
-                if self._submit(notes, cluster, proc, t):
-                    add(notes)
-                continue
-            jid = procs.get((cluster, proc))
-            if jid is None:
-                if proc < 0 and code in _CLUSTER_EVENTS:
-                    gone = self._apply_cluster(code, cluster, t, parse_fields(code, chunk[m.end() :]))
-                    if gone:
-                        changed.update(gone)
-                continue
-            rec = jobs[jid]
-            rec.history.append((t, names.get(code) or str(code)))
-            if rec.cluster != cluster or rec.proc != proc:
-                continue  # an event of an older submission of this job
-            end = m.end()
-            add(jid)
-            # The three most frequent events are applied here, exactly as _apply_rec does.
-            if code == EXECUTE:
-                k = chunk.find("\tSlotName: ", end)
-                if k >= 0:
-                    e = chunk.find("\n", k)
-                    rec.state, rec.started, rec.transfer = "running", t, ""
-                    rec.starts += 1
-                    rec.host = chunk[k + 11 : e if e >= 0 else None].strip().strip('"')
+            try:
+                n += 1
+                code_s, cluster_s, proc_s, minute_s, ss, tz = m.groups()
+                base = minutes.get(minute_s) if tz is None else None
+                t = (base if base is not None else minute(minute_s, tz)) + int(ss)
+                code = int(code_s)
+                cluster, proc = int(cluster_s), int(proc_s)
+                if code == SUBMIT:
+                    end = m.end()
+                    i = chunk.find("\n", end)
+                    notes = ""
+                    if i >= 0:
+                        j = chunk.find("\n", i + 1)
+                        notes = chunk[i + 1 : j if j >= 0 else None].strip()
+                        if notes[:1] == "[" or notes.startswith(("DAG Node: ", "WARNING: ")):
+                            notes = parse_fields(SUBMIT, chunk[end:]).get("LogNotes", "")
+                    if self._submit(notes, cluster, proc, t):
+                        add(notes)
                     continue
-            elif code == IMAGE_SIZE:
-                k = chunk.find("  -  MemoryUsage of job (MB)", end)
-                if k >= 0:
-                    rec.memory_mb = float(chunk[chunk.rfind("\t", end, k) + 1 : k])
-                continue
-            elif code == JOB_TERMINATED:
-                k = chunk.find("\t(1) Normal termination (return value ", end, end + 80)
-                if k >= 0:
-                    rv = int(chunk[k + 38 : chunk.find(")", k + 38)])
-                    if rv != _names.CHECKPOINT_EXIT_CODE:
-                        rec.exit_code, rec.finished, rec.transfer = rv, t, ""
-                        rec.state = "completed" if rv == 0 else "failed"
+                jid = procs.get((cluster, proc))
+                if jid is None:
+                    if proc < 0 and code in _CLUSTER_EVENTS:
+                        gone = self._apply_cluster(code, cluster, t, parse_fields(code, chunk[m.end() :]))
+                        if gone:
+                            changed.update(gone)
+                    continue
+                rec = jobs[jid]
+                rec.history.append((t, names.get(code) or str(code)))
+                if rec.cluster != cluster or rec.proc != proc:
+                    continue  # an event of an older submission of this job
+                end = m.end()
+                add(jid)
+                # The three most frequent events are applied here, exactly as _apply_rec does.
+                if code == EXECUTE:
+                    k = chunk.find("\tSlotName: ", end)
+                    if k >= 0:
+                        e = chunk.find("\n", k)
+                        rec.state, rec.started, rec.transfer = "running", t, ""
+                        rec.starts += 1
+                        rec.host = chunk[k + 11 : e if e >= 0 else None].strip().strip('"')
                         continue
-            apply_rec(rec, code, t, parse_fields(code, chunk[end:]))
+                elif code == IMAGE_SIZE:
+                    k = chunk.find("  -  MemoryUsage of job (MB)", end)
+                    if k >= 0:
+                        rec.memory_mb = float(chunk[chunk.rfind("\t", end, k) + 1 : k])
+                    continue
+                elif code == JOB_TERMINATED:
+                    k = chunk.find("\t(1) Normal termination (return value ", end, end + 80)
+                    if k >= 0:
+                        rv = int(chunk[k + 38 : chunk.find(")", k + 38)])
+                        if rv != _names.CHECKPOINT_EXIT_CODE:
+                            rec.exit_code, rec.finished, rec.transfer = rv, t, ""
+                            rec.state = "completed" if rv == 0 else "failed"
+                            continue
+                apply_rec(rec, code, t, parse_fields(code, chunk[end:]))
+            except (EventLogError, *_DAMAGE) as e:  # noqa: PERF203 - a damaged event is skipped, not fatal
+                note(f"the event near character {pos - step} is damaged ({e}); skipped")
         return n
 
     def _submit(self, jid: str, cluster: int, proc: int, t: float) -> bool:
@@ -1135,8 +1183,20 @@ class ScanState:
                 ):
                     return False
                 data = {k: z[k] for k in z.files if k != "meta"}
-        except (OSError, ValueError, KeyError, EOFError):
+        except Exception:  # noqa: BLE001 - a cache (safe to delete) of any damage: read the log instead
             return False
+        ids = list(self.jobs)
+        try:
+            return self._restore(meta, data)
+        except Exception:  # noqa: BLE001 - damaged or crafted: forget it and read the log from its start
+            self.jobs = {j: JobRecord(j) for j in ids}
+            self._reset()
+            self.cache_loaded = False
+            return False
+
+    def _restore(self, meta: dict[str, Any], data: dict[str, Any]) -> bool:
+        import numpy as np
+
         r = self._reader
         r.offset, r.fingerprint, r.events = int(meta["offset"]), str(meta["fingerprint"]), int(meta["events"])
         if not r.still_valid():

@@ -40,6 +40,7 @@ import json
 import operator
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +71,9 @@ SCHEMA = 1
 
 #: A result record is a few hundred bytes; anything this large is not one.
 MAX_RESULT_BYTES = 16 << 20
+
+#: Scalar outputs of one record, and of a whole bundle: one column each in the cache (sqlite allows 2,000).
+MAX_OUTPUTS = 1_000
 
 #: A directory modified less than this before it was listed may change again
 #: within the same timestamp tick (coarse on some file systems), so an equal
@@ -153,6 +157,8 @@ def parse_record(data: bytes, job_id: str, path: str | os.PathLike[str]) -> dict
         rec = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise OutputError(f"{path} is truncated or not JSON ({e}); re-run job {job_id} or fetch its output again.") from None
+    except RecursionError:
+        raise OutputError(f"{path} nests values too deeply to be a result record; re-run job {job_id}.") from None
     if not isinstance(rec, dict) or not isinstance(rec.get("scalars"), dict):
         raise OutputError(f"{path} is not a workbench result record (no 'scalars'); re-run job {job_id}.")
     fmt = rec.get("format")
@@ -173,6 +179,14 @@ def parse_record(data: bytes, job_id: str, path: str | os.PathLike[str]) -> dict
     if rec.get("job_id") != job_id:
         raise OutputError(f"{path} holds the result of job {rec.get('job_id')!r}, not of job {job_id}; it was misplaced.")
     scalars = rec["scalars"]
+    if len(scalars) > MAX_OUTPUTS:
+        raise OutputError(
+            f"{path} has {len(scalars):,} scalar outputs, more than the {MAX_OUTPUTS:,} a result may have; "
+            f"re-run job {job_id} (return large sets of numbers as arrays)."
+        )
+    if not all(type(k) is str and k.isidentifier() and len(k) <= 200 for k in scalars):
+        k = next(k for k in scalars if not (type(k) is str and k.isidentifier() and len(k) <= 200))
+        raise OutputError(f"{path}: output name {str(k)[:60]!r} is not an identifier; re-run job {job_id}.")
     types = set(map(type, scalars.values()))
     if not _KIND_NAMES.keys() >= types:
         k, v = next((k, v) for k, v in scalars.items() if type(v) not in _KIND_NAMES)
@@ -256,9 +270,11 @@ def _parse_block(
         return None
     columns: dict[str, list[Any]] = {}
     kinds: dict[str, set[str]] = {}
+    if sc.type.num_fields > MAX_OUTPUTS:
+        return None
     for i, f in enumerate(sc.type):
         kind = _ARROW_KINDS.get(str(f.type))
-        if kind is None:  # a list, an object, ...: parse_record gives the reason
+        if kind is None or not (f.name.isidentifier() and len(f.name) <= 200):  # parse_record gives the reason
             return None
         child = sc.field(i)
         columns[f.name] = child.to_pylist()
@@ -285,23 +301,33 @@ def _read_files(paths: Sequence[str]) -> Iterator[tuple[bytes | None, os.stat_re
 
 
 def _read_file(path: str) -> tuple[bytes | None, os.stat_result | None, str | None]:
-    """The bytes and fstat of one file, or the reason they could not be read."""
+    """The bytes and fstat of one file, or the reason they could not be read.
+
+    Never blocks (``O_NONBLOCK``: a FIFO in its place) and never reads more
+    than :data:`MAX_RESULT_BYTES` (a link to ``/dev/zero``, a file that grows).
+    """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return None, None, "vanished"
     except OSError as e:
         return None, None, f"cannot be opened ({e.strerror})"
     try:
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, st, "is not a regular file (a FIFO, device or folder)"
         if st.st_size > MAX_RESULT_BYTES:
             return None, st, f"is {st.st_size:,} bytes, far larger than a result record"
         data = os.read(fd, st.st_size + 1)
         if len(data) <= st.st_size:  # the usual case: all of it in one call
             return data, st, None
         chunks = [data]  # it grew meanwhile
-        while chunk := os.read(fd, 1 << 16):
+        size = len(data)
+        while size <= MAX_RESULT_BYTES and (chunk := os.read(fd, 1 << 16)):
             chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_RESULT_BYTES:
+            return None, st, f"grew beyond {MAX_RESULT_BYTES:,} bytes while read; it is not a result record"
         return b"".join(chunks), st, None
     except OSError as e:
         return None, None, f"cannot be read ({e.strerror})"
@@ -592,10 +618,14 @@ class ResultStore:
         blocks: list[tuple[list[tuple[Any, ...]], dict[str, list[Any]]]] = []  # parsed a block at a time
         signatures: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
         outputs = self._meta.outputs
+        names_seen = set(outputs)  # one column each: their number is capped (MAX_OUTPUTS)
 
         def parse(block: list[tuple[str, str, tuple[Any, ...], bytes]]) -> None:
             fast = _parse_block(block, seq) if len(block) >= _BLOCK_FROM else None
+            if fast is not None and len(names_seen.union(fast[2])) > MAX_OUTPUTS:
+                fast = None  # record by record: those that would pass the cap are refused one by one
             if fast is not None:
+                names_seen.update(fast[2])
                 base_rows, columns, kinds = fast
                 for name, kind in kinds.items():
                     outputs.setdefault(name, set()).update(kind)
@@ -604,6 +634,13 @@ class ResultStore:
             for jid, path, ident, data in block:
                 try:
                     rec = parse_record(data, jid, path)
+                    new = [k for k in rec["scalars"] if k not in names_seen]
+                    if len(names_seen) + len(new) > MAX_OUTPUTS:
+                        raise OutputError(
+                            f"{path} adds {len(new):,} output names to the {len(names_seen):,} of the other results, "
+                            f"more than the {MAX_OUTPUTS:,} a bundle may have; re-run job {jid}."
+                        )
+                    names_seen.update(new)
                 except OutputError as e:
                     rows.append((jid, *ident, None, 0, str(e), *_NO_META, seq))
                     bad.append(jid)

@@ -160,6 +160,10 @@ def render_submit(
         The description; paths are relative to the bundle directory, which is the
         submit directory (``initialdir``).
     """
+    from .jobtype import _NAME
+
+    if not _NAME.fullmatch(job_type):  # it goes into the text as it is
+        raise SubmitError(f"Job type name {job_type[:60]!r} is not a name (letters, digits, '_', '-', '.').")
     s = settings
     executable, transfer_exe, args = _executable(s, checkpointing)
     ckpt = _names.checkpoint_name("$(job_id)")

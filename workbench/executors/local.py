@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from .. import _names, runs
 from .._format import describe_signal
 from ..eventlog import EventWriter
-from ..job import JobOutcome, run_job
 from ..errors import ExecutorError
+from ..job import JobOutcome, Runner, run_job
 from .base import CtrlC, Executor, RunReport, Selection, select_jobs
 from .handle import RunHandle
 
@@ -62,8 +62,34 @@ def _limit_threads(threads: int) -> None:
     threadpool_limits(limits=threads)  # libraries already loaded (numpy's BLAS); it lasts until restored
 
 
-def _worker_init(pids: Any, since: Any, crash_dir: str, threads: int) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker when ``parent`` (the run's process) dies, even by ``kill -9``.
+
+    Orphaned workers would go on taking queued jobs while a new run runs
+    the same ones. On Linux the kernel sends SIGKILL (``PR_SET_PDEATHSIG``)
+    when the thread that forked this process ends: the thread that runs the
+    pool, which outlives it. Elsewhere a watchdog thread looks every second.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG = 1
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="workbench-parent-watchdog", daemon=True).start()
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+
+def _worker_init(pids: Any, since: Any, crash_dir: str, threads: int, parent: int) -> None:
     global _running_pid, _running_since, _crash_file
+    _die_with(parent)
     # Ctrl-C goes to the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _running_pid, _running_since = pids, since
@@ -81,7 +107,7 @@ def _work(
     proc: int,
     cluster: int,
     checkpoint_seconds: float,
-    run_function: Any,
+    runner: Runner,
 ) -> JobOutcome:
     # What the parent reads if this process dies.
     _running_since[proc] = time.time()
@@ -98,7 +124,7 @@ def _work(
         checkpoint_dir=root / _names.CHECKPOINTS,
         checkpoint_seconds=checkpoint_seconds,
         stderr_path=root / _names.LOGS / _names.stderr_name(job_id),
-        run_function=run_function,
+        runner=runner,
         stdout_path=None if show else root / _names.LOGS / _names.stdout_name(job_id),
     )
     writer.terminated(proc, outcome.exit_code, outcome.seconds)
@@ -276,6 +302,7 @@ class LocalExecutor(Executor):
 
     def _run_pool(self, bundle: Bundle, job_ids: list[str], stop: threading.Event, ctrl_c: CtrlC) -> RunReport:
         t0 = time.perf_counter()
+        runner = _job_runner(bundle)  # before anything is recorded: an unknown job type runs nothing
         cluster = runs.begin_local(bundle)
         report = RunReport(cluster=cluster, submitted=len(job_ids))
         writer = EventWriter(bundle.log_path, cluster)
@@ -289,7 +316,7 @@ class LocalExecutor(Executor):
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=len(job_ids), desc=bundle.name, unit="job")
-            pool_run = _PoolRun(self.workers, bundle, job_ids, procs, writer, report, bar, _notebook_run_function(bundle))
+            pool_run = _PoolRun(self.workers, bundle, job_ids, procs, writer, report, bar, runner)
             pool_run.run(stop, ctrl_c)
         finally:
             if bar is not None:
@@ -319,11 +346,11 @@ class _PoolRun:
         writer: EventWriter,
         report: RunReport,
         bar: Any,
-        run_function: Any,
+        runner: Runner,
     ) -> None:
         self.workers = min(workers, len(job_ids))
         self.bundle, self.procs, self.writer, self.report, self.bar = bundle, procs, writer, report, bar
-        self.run_function = run_function
+        self.runner = runner
         self.todo = deque(job_ids)
         self.job_ids = job_ids
         self.ended: set[str] = set()
@@ -374,7 +401,8 @@ class _PoolRun:
             max_workers=self.workers,
             mp_context=self.ctx,
             initializer=_worker_init,
-            initargs=(self.pids, self.since, str(self.bundle.path / _names.LOGS), self.bundle.settings.request_cpus),
+            initargs=(self.pids, self.since, str(self.bundle.path / _names.LOGS), self.bundle.settings.request_cpus,
+                      os.getpid()),  # fmt: skip
         ) as pool:
             workers = pool._processes  # noqa: SLF001 - pid -> process; shutdown() drops the pool's reference
             try:
@@ -416,7 +444,7 @@ class _PoolRun:
         while self.todo and len(pending) < 4 * self.workers:
             jid = self.todo[0]
             inp = str(self.bundle.input_path(jid))
-            fut = pool.submit(_work, root, jid, inp, self.procs[jid], self.writer.cluster, ckpt, self.run_function)
+            fut = pool.submit(_work, root, jid, inp, self.procs[jid], self.writer.cluster, ckpt, self.runner)
             pending[fut] = self.todo.popleft()  # only once submitted: a broken pool refuses the submit
 
     def _count(self, jid: str, outcome: JobOutcome) -> None:
@@ -488,12 +516,10 @@ class _PoolRun:
         self.writer.aborted(left, f"removed by workbench: the run was {why}")
 
 
-def _notebook_run_function(bundle: Bundle) -> Any:
-    """The run function of a job type registered in this process but not importable by name."""
-    from ..registry import _registered
-
-    jt = _registered.get(bundle.info["job_type"])
-    return jt.run if jt is not None else None
+def _job_runner(bundle: Bundle) -> Runner:
+    """The code of the bundle's job type, found by its name here (registered, made in this process, built in
+    or installed) and handed to the workers: the bundle names its job type, it never chooses the code."""
+    return Runner.named(bundle.info.get("job_type"))
 
 
 def _executor_for(bundle: Bundle, workers: int | None, *, progress: bool) -> LocalExecutor:

@@ -616,7 +616,10 @@ class SSHExecutor(Executor):
     def _launch(self, conn: SSHConnection, bundle: Bundle, host: str, remote: str, python: str, args: list[str],
                 ids: list[str] | None, connect_options: Mapping[str, Any]) -> RemoteRun:  # fmt: skip
         remote_path = conn.remote_path(remote)
-        script = _launch_script(remote_path, python, args, self.env, jobs=ids is not None)
+        from ..registry import exported_env  # the job type as found here: the remote never imports what a bundle names
+
+        env = {**exported_env(bundle.info.get("job_type")), **self.env}
+        script = _launch_script(remote_path, python, args, env, jobs=ids is not None)
         stdin = "".join(f"{j}\n" for j in ids).encode() if ids is not None else None
         text, err, code = _run_script(conn, script, "start the remote executor", stdin=stdin,
                                       timeout=_START_WAIT + 60)  # fmt: skip

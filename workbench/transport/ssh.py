@@ -866,6 +866,7 @@ class SSHConnection:
             failures, and ``ENOSPC`` when the remote disk is full.
         """
         root = Path(root)
+        real_root = os.path.realpath(root)
         entries = []
         for rel in rels:
             path = root / rel
@@ -877,6 +878,10 @@ class SSHConnection:
                     f"Cannot upload {path}: {e.strerror or e}. Check that it exists and is readable.",
                     e.errno,
                 ) from e
+            if not stat.S_ISREG(st.st_mode):
+                raise _error(TransportError, f"Cannot upload {path}: it is not a regular file (a FIFO or device).",
+                             _errno.EINVAL)  # fmt: skip
+            _check_inside(path, real_root)
             entries.append(_Entry(Path(rel).as_posix(), st.st_mode, st.st_size, path))
         for rel, data in (extra or {}).items():
             entries.append(_Entry(rel, stat.S_IFREG | 0o644, len(data), data=data))
@@ -1007,16 +1012,34 @@ class _Entry:
 
 
 def _tree_entries(root: Path) -> list[tuple[Path, os.stat_result]]:
-    """The files and folders under ``root`` (symlinks followed, broken ones left out), stat'ed once."""
+    """The files and folders under ``root`` (symlinks within it followed, broken ones left out), stat'ed once.
+
+    A symlink that leads out of ``root`` is refused (:func:`_check_inside`): an upload never ships what a
+    link in a bundle points to elsewhere (``~/.ssh/id_ed25519``).
+    """
     entries = []
+    real_root = os.path.realpath(root)
     for path in sorted(root.rglob("*")):
         try:
             st = path.stat()
         except OSError:
             continue
         if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+            _check_inside(path, real_root)
             entries.append((path, st))
     return entries
+
+
+def _check_inside(path: Path, real_root: str) -> None:
+    """Refuse to upload ``path`` when it is (or goes through) a symlink to something outside the folder sent."""
+    real = os.path.realpath(path)
+    if real != real_root and not real.startswith(os.path.join(real_root, "")):
+        raise _error(
+            TransportError,
+            f"Refusing to upload {path}: it is a symbolic link to {real}, outside {real_root}. A bundle sends "
+            "only its own files; copy what the jobs need into the bundle, or remove the link.",
+            _errno.EPERM,
+        )
 
 
 class _ChannelWriter:

@@ -430,24 +430,37 @@ def _sha256_file(path: Path) -> str:
 
 def _safe_rel(rel: str) -> bool:
     """Whether a remote relative path stays inside the mirror (no '', '.', '..' parts)."""
-    return not (rel.startswith("/") or rel.endswith("/") or "//" in rel
+    return not (not rel or rel.startswith("/") or rel.endswith("/") or "//" in rel or "\0" in rel
                 or any(p in (".", "..") for p in rel.split("/")))  # fmt: skip
 
 
-def _parse_find(data: bytes) -> dict[str, _RemoteFile]:
-    """``find -printf '%s %T@ %p\\0'`` output as {path: file}; runs once per file per round."""
+def _parse_find(data: bytes, skipped: list[str] | None = None) -> dict[str, _RemoteFile]:
+    """``find -printf '%s %T@ %p\\0'`` output as {path: file}; runs once per file per round.
+
+    A record that is not ``<size> <seconds> <path>`` of a path inside the
+    bundle is left out, and noted in ``skipped``: one bad entry skips one file.
+    """
     files: dict[str, _RemoteFile] = {}
     for record in data.split(b"\0"):
         if not record:
             continue
-        size, mtime, raw = record.split(b" ", 2)
-        sec, _, frac = mtime.partition(b".")
-        ns = int(sec) * 1_000_000_000 + (int(frac[:9].ljust(9, b"0")) if frac else 0)
+        try:
+            size, mtime, raw = record.split(b" ", 2)
+            sec, _, frac = mtime.partition(b".")
+            if not (size.isdigit() and sec.isdigit() and (not frac or frac.isdigit())):
+                raise ValueError
+            ns = int(sec) * 1_000_000_000 + (int(frac[:9].ljust(9, b"0")) if frac else 0)
+        except ValueError:
+            if skipped is not None:
+                skipped.append(f"{record[:80]!r} is not '<size> <time> <path>'")
+            continue
         if raw.startswith(b"./"):
             raw = raw[2:]
         rel = raw.decode("utf-8", "surrogateescape")
-        # Only a part starting with '.' can be '.' or '..'; find makes no empty parts.
-        if (rel.startswith(".") or "/." in rel) and not _safe_rel(rel):
+        # Only a part starting with '.' can be '.' or '..'; find makes no empty parts, a hostile one might.
+        if (rel.startswith((".", "/")) or "/." in rel or "//" in rel or rel.endswith("/") or not rel) and not _safe_rel(rel):
+            if skipped is not None:
+                skipped.append(f"{rel[:80]!r} is not a path inside the bundle")
             continue
         files[rel] = _RemoteFile(rel, int(size), ns)
     return files
@@ -500,6 +513,19 @@ _SUM_COMMANDS = {"sha256sum": "sha256sum", "shasum": "shasum -a 256"}
 RECENT = 5.0
 # Interrupted downloads at least this big keep their partial data and resume.
 RESUME_MIN = 1 << 20
+
+
+#: Lines a login shell may print before the session's first line (a banner, a ~/.bashrc echo).
+_MAX_JUNK_LINES = 200
+
+
+def _junk_warning(destination: str, junk: list[bytes]) -> str:
+    first = junk[0].decode("utf-8", "replace").strip()[:80]
+    return (
+        f"the login shell on {destination} printed {len(junk)} line(s) before workbench's output (first: {first!r}); "
+        "they were skipped. Make ~/.bashrc (or the shell's start-up files) print nothing when not interactive: "
+        "SFTP fails on such hosts."
+    )
 
 
 class _ChannelStream:
@@ -556,6 +582,14 @@ class _ChannelStream:
 
 
 
+class _TarDamage(TransportError):
+    """The remote's tar output is not a tar stream (a bad header, a bad pax record, a lying size)."""
+
+
+#: A tar member may be larger than its file was listed (a log appended to in between) by this much at most.
+_GROWTH = 1 << 20
+
+
 class _TarReader:
     """Read a tar stream member by member, straight from the channel.
 
@@ -595,7 +629,12 @@ class _TarReader:
             header = self._exact(tarfile.BLOCKSIZE)
             if header.count(0) == tarfile.BLOCKSIZE:
                 return  # end-of-archive marker
-            info = _header(header)
+            try:
+                info = _header(header)
+            except (ValueError, tarfile.TarError, UnicodeError) as e:
+                raise _TarDamage(f"a header that is not a tar header ({e})") from None
+            if info.size < 0:
+                raise _TarDamage(f"a member of negative size {info.size}")
             padded = -(-info.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
             if info.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK):
                 data = self._exact(padded)[: info.size]
@@ -612,10 +651,16 @@ class _TarReader:
             if "path" in pax:
                 info.name = pax["path"]
             if "size" in pax:
+                if not pax["size"].isdigit():
+                    raise _TarDamage(f"a pax size {pax['size'][:40]!r} that is not a number")
                 info.size = int(pax["size"])
                 padded = -(-info.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
             if "mtime" in pax:
-                info.mtime = float(pax["mtime"])
+                try:
+                    info.mtime = float(pax["mtime"])
+                    int(info.mtime)  # not nan or infinite
+                except (ValueError, OverflowError):
+                    raise _TarDamage(f"a pax mtime {pax['mtime'][:40]!r} that is not a time") from None
             pax, longname = {}, None
             # As tarfile: regular files and unknown types carry data; links,
             # folders and devices do not, whatever their size field says.
@@ -681,7 +726,10 @@ def _parse_pax(data: bytes) -> dict[str, str]:
         space = data.find(b" ", pos)
         if space < 0:
             break
-        length = int(data[pos:space])
+        digits = data[pos:space]
+        if not digits.isdigit() or int(digits) <= space - pos + 1 or pos + int(digits) > len(data):
+            raise _TarDamage(f"a pax record of length {digits[:20]!r}")
+        length = int(digits)
         key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
         out[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
         pos += length
@@ -945,10 +993,15 @@ class _Mirror:
         # is the same answer ("no shell here"), not a failed sync.
         stream = _ChannelStream(channel)
         line = None
+        junk: list[bytes] = []
         try:
             channel.sendall(b"wb-hello\n")
             channel.settimeout(max(30.0, self.conn.settings.timeout))
             line = stream.readline()
+            # A login shell may print first (a banner, an echo in ~/.bashrc): skip it, up to a point.
+            while line is not None and not line.startswith(b"wb-") and len(junk) < _MAX_JUNK_LINES:
+                junk.append(line)
+                line = stream.readline()
         except TimeoutError:
             pass
         except OSError:
@@ -963,17 +1016,23 @@ class _Mirror:
             self._warn_sftp_only(_tail(err) or "no answer")
             return None
         self.conn._caps.exec_ok = True
+        if junk:
+            self.report.warnings.append(_junk_warning(self.conn.settings.destination, junk))
         if line.startswith(b"wb-missing"):
             channel.close()
             raise self._missing_root("")
-        words = dict(w.split("=", 1) for w in line.decode().split()[2:] if "=" in w)
+        words = dict(w.split("=", 1) for w in line.decode("utf-8", "replace").split()[2:] if "=" in w)
+        try:
+            now = float(words.get("now", "0") or 0)
+        except ValueError:
+            now = 0.0
         session = _Session(
             channel,
             stream,
             tar=words.get("tar") == "yes",
             find=words.get("find") == "yes",
             sum_command=_SUM_COMMANDS.get(words.get("sum", "")),
-            now=float(words.get("now", "0") or 0),
+            now=now,
         )
         self.report.remote_now = session.now or None
         channel.settimeout(max(60.0, self.conn.settings.timeout * 3))
@@ -982,7 +1041,13 @@ class _Mirror:
             channel.close()
             raise EOFError("connection closed while listing remote files")
         if session.find:
-            session.listing = _parse_find(data)
+            skipped: list[str] = []
+            session.listing = _parse_find(data, skipped)
+            if skipped:
+                self.report.warnings.append(
+                    f"{self.conn.settings.destination}: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of "
+                    f"the remote listing skipped: {'; '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}"
+                )
         return session
 
     def _warn_sftp_only(self, why: str) -> None:
@@ -1144,6 +1209,8 @@ class _Mirror:
                 f = wanted.get(name)
                 if f is None or not member.isreg():
                     continue  # never write what we did not ask for
+                if member.size > f.size + _GROWTH:  # the listing's size is the cap
+                    raise _TarDamage(f"{member.size:,} bytes sent for {name}, listed at {f.size:,} bytes")
                 dest = self._dest(name)
                 # As listed: keep the listing's precise mtime.  Else the file changed
                 # since; the next sync sees it differ and fetches it again.
@@ -1169,11 +1236,22 @@ class _Mirror:
             _, err, status = _drain(channel, max(60.0, self.conn.settings.timeout * 3))
             if status == -1 or not self.conn.connected:
                 raise EOFError("connection closed before tar finished")
+        except (_TarDamage, EOFError) as e:
+            # A stream that ended early while the link is up, or is not tar: the remote sent it so.
+            # Nothing after the damage can be trusted; what was placed before it was whole and as listed.
+            damaged = isinstance(e, _TarDamage) or (self.conn.connected and channel.exit_status_ready())
+            if not damaged:
+                self._discard(part, keep_part, staged)
+                raise
+            self._discard(part, keep_part, staged)
+            channel.close()
+            why = f"the remote's tar output is damaged ({e}); retried next sync"
+            self.report.warnings.append(f"{self.conn.settings.destination}: {why}")
+            for name in wanted.keys() - {f.path for f in placed}:
+                self._fail(name, why)
+            return
         except BaseException:
-            if part is not None and not keep_part:
-                _unlink(part)
-            for _, p, *_ in staged:
-                _unlink(p)
+            self._discard(part, keep_part, staged)
             raise
         if status not in (0, 1, 2):
             self.report.warnings.append(f"tar exited with code {status}: {_tail(err)}")
@@ -1192,6 +1270,14 @@ class _Mirror:
             if name not in self.failed:
                 why = complaints.get(name, "not sent by tar")
                 self._fail(name, f"could not be read on the remote ({why}); retried next sync")
+
+    @staticmethod
+    def _discard(part: str | None, keep_part: bool, staged: list[tuple[_RemoteFile, str, int, int, str | None]]) -> None:
+        """Remove the temporary files of a tar fetch that did not finish."""
+        if part is not None and not keep_part:
+            _unlink(part)
+        for _, p, *_ in staged:
+            _unlink(p)
 
     def _copy(self, src: Any, part: str, name: str, size: int, hashing: bool, mtime_ns: int) -> str | None:
         """Copy ``size`` bytes from ``src`` into ``part``, give it ``mtime_ns``; return the sha256 if asked."""

@@ -342,23 +342,19 @@ class ExplorerModel:
 def declared_outputs(job_type: str | None, ref: str | None = None) -> tuple[str, ...]:
     """The scalar outputs a job type declares (``JobType.outputs``), if it can be found here (else none).
 
-    ``job_type`` is looked up in the registry, else ``ref`` (a bundle's
-    ``job_type_ref``, ``module:attribute``) is imported.  Figures use these
+    ``job_type`` is looked up in the registry only: ``ref`` (a bundle's
+    ``job_type_ref``) is accepted for callers but never imported, since what
+    a bundle records must not choose the code that runs.  Figures use these
     outputs first: they are the job type's headline results.
     """
-    from ..jobtype import JobType, resolve_ref
     from ..registry import get_job_type
 
-    for find, key in ((get_job_type, job_type), (resolve_ref, ref)):
-        if not key:
-            continue
-        try:
-            jt = find(key)
-        except Exception:  # noqa: BLE001 - a job type not installed here: results still show
-            continue
-        if isinstance(jt, JobType):
-            return tuple(jt.outputs)
-    return ()
+    if not job_type:
+        return ()
+    try:
+        return tuple(get_job_type(job_type).outputs)
+    except Exception:  # noqa: BLE001 - a job type not installed here: results still show
+        return ()
 
 
 def _floats(s: pd.Series) -> np.ndarray:

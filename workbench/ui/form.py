@@ -490,7 +490,7 @@ class Form:
         from ..bundle import plan_bundle
 
         scan, settings = self._ready("dry_run")
-        plan = plan_bundle(scan, name=self.name, settings=settings)
+        plan = plan_bundle(scan, name=self.name, settings=settings, head=5)  # a preview: its cost does not grow with the scan
         self._show_status(
             f"Dry run: nothing was written. {self.path} would hold:",
             pre=plan.summary(),
