@@ -1,7 +1,6 @@
 """Finding 10: malformed metadata (info.pkl, jobs.txt, points.csv) gives a clean message, never a traceback.
 
-(A damaged ``logs/local_runs.json`` is left to the run-records module being rewritten; the crafted
-``state.npz`` is in test_total_readers.py.)
+(The crafted ``state.npz`` is in test_total_readers.py.)
 """
 
 from __future__ import annotations
@@ -52,3 +51,21 @@ def test_points_csv_that_disagrees_with_jobs_txt(done, cli):
     path.write_text("".join(lines[:2] + lines[3:]))
     proc = run_all(cli)[1]
     assert proc.returncode == 2 and "do not list the same jobs" in proc.stderr
+
+
+@pytest.mark.parametrize("record", [b"{not json", b"[1, 2]", b'{"1": "x", "2": {"pid": "a"}}', b"\x00\xff" * 10])
+def test_a_damaged_run_record(done, cli, record):
+    """logs/local_runs.json says which processes run the bundle: damaged, status and results go on, run says how to fix it."""
+    path = done.path / _names.LOGS / _names.LOCAL_RUNS
+    path.write_bytes(record)
+    status, results = run_all(cli)[:2]
+    assert status.returncode == 0 and "3 completed" in status.stdout, status.stdout + status.stderr
+    assert results.returncode == 0
+    run = cli("run", "b", "--only", "all", "--no-progress")
+    assert_clean(run)
+    if record.startswith(b"{") and record != b"{not json":
+        # Entries that are not runs are left out: nothing is running, so the run goes ahead.
+        assert run.returncode == 0 and "3 of 3 job(s) completed" in run.stdout, run.stdout + run.stderr
+    else:
+        assert run.returncode == 2 and "is damaged" in run.stderr and "remove the file" in run.stderr, run.stderr
+        assert path.read_bytes() == record  # nothing is written over it
