@@ -1050,7 +1050,7 @@ class ScanState:
         if key == self._items_key:
             return
         self._items_key = key
-        for name in ("job_ids", "_index"):  # Bundle's cached reads of jobs.txt
+        for name in ("info", "job_ids", "_index"):  # Bundle's cached reads of info.pkl and jobs.txt
             self.bundle.__dict__.pop(name, None)
         for jid in self.bundle.job_ids:
             if jid not in self.jobs:
