@@ -662,8 +662,8 @@ class Bundle:
     def _counted(self, ids: list[str]) -> list[str]:
         # A bundle that grows (an adaptive scan, workbench.grow) commits an append by renaming jobs.txt last:
         # between its renames the count in info.pkl is ahead, and jobs.txt is the truth.
-        growing = "adaptive" in self.info
-        if (self.path / _names.INFO).is_file() and len(ids) != self.count and not growing:  # (a folder of logs has no count)
+        has_info = (self.path / _names.INFO).is_file()  # (a folder of logs alone has no count)
+        if has_info and len(ids) != self.count and "adaptive" not in self.info:
             raise BundleError(
                 f"{self.path / _names.ITEMS} lists {len(ids):,} jobs, but the bundle has {self.count:,}; it is damaged. "
                 "Re-create it from its scan."
