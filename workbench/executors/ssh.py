@@ -1046,18 +1046,15 @@ def start(
     bundle: Bundle,
     *,
     only: Selection | Sequence[str] = "unfinished",
-    host: str | None = None,
-    remote_dir: str | None = None,
-    python: str | None = None,
-    workers: int | None = None,
-    env: Mapping[str, str] | None = None,
-    connection: SSHConnection | None = None,
     upload_progress: Callable[[int, int], None] | None = None,
-    **connect_options: Any,
+    **options: Any,
 ) -> SSHRun:
-    """The ``ssh`` target's start: upload, start detached, return the handle (see :meth:`SSHExecutor.start`)."""
-    ex = SSHExecutor(host, remote_dir=remote_dir, python=python, workers=workers, env=env, connection=connection,
-                     **connect_options)  # fmt: skip
+    """The ``ssh`` target's start: upload, start detached, return the handle.
+
+    ``options`` are those of :class:`SSHExecutor` (``host``, ``remote_dir``,
+    ``python``, ``workers``, ``env``, ``connection``, connection options).
+    """
+    ex = SSHExecutor(**options)
     return ex.start(bundle, only, upload_progress=upload_progress)
 
 
