@@ -12,10 +12,15 @@ from workbench.scan import scan
 
 
 def peak_rss_mb_of(cli, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run the command line in a fresh process, with its peak memory (its own getrusage, printed at exit)."""
-    code = ("import resource, runpy, sys; sys.argv = ['workbench', *sys.argv[1:]]\n"
+    """Run the command line in a fresh process, with its peak memory (printed at exit).
+
+    The peak is VmHWM of /proc/self/status, which starts anew at exec; getrusage's ru_maxrss does not
+    (Linux keeps it across exec), so it would count the forking test process's own memory.
+    """
+    code = ("import runpy, sys; sys.argv = ['workbench', *sys.argv[1:]]\n"
             "try:\n    runpy.run_module('workbench', run_name='__main__')\n"
-            "finally:\n    print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")  # fmt: skip
+            "finally:\n    hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0].split()[1]\n"
+            "    print('PEAK', hwm, file=sys.stderr)\n")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=cli.cwd, env=cli.env, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     peak = [ln for ln in proc.stderr.splitlines() if ln.startswith("PEAK ")]
